@@ -1,0 +1,154 @@
+"""Writing and verifying the audit chain. Plain functions over a session: no Flask here."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from portal.audit.models import GENESIS_HASH, AuditEvent
+from portal.database import utcnow
+from tenants.scoping import wider_scope
+
+# Any constant works: all audit writers on PostgreSQL take this advisory lock, so the chain never
+# forks. On SQLite the write transaction (BEGIN IMMEDIATE) already serialises them.
+AUDIT_CHAIN_LOCK_KEY = 7_345_001
+
+ACTION_LABELS = {
+    "login": "登录",
+    "login_failed": "登录失败",
+    "logout": "退出登录",
+    "password_changed": "修改密码",
+    "tenant_created": "新建单位",
+    "tenant_updated": "修改单位",
+    "tenant_deactivated": "停用单位",
+    "tenant_activated": "启用单位",
+    "user_created": "新建用户",
+    "user_updated": "修改用户",
+    "user_deactivated": "停用用户",
+    "user_activated": "启用用户",
+    "user_password_reset": "重置密码",
+    "user_roles_changed": "调整角色",
+}
+
+
+def canonical_json(value) -> str:
+    if value is None or value == "":
+        return ""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def event_hash(event: AuditEvent) -> str:
+    occurred = event.occurred_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    payload = [
+        event.prev_hash,
+        occurred,
+        event.tenant_id,
+        event.actor_id,
+        event.actor_name,
+        event.action,
+        event.object_type,
+        event.object_id,
+        event.before,
+        event.after,
+        event.client_addr,
+    ]
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a user, or the system (CLI, anonymous visitor)."""
+
+    user_id: int | None
+    name: str
+    tenant_id: int | None
+    client_addr: str = ""
+
+    @classmethod
+    def of(cls, user, client_addr: str = "") -> Actor:
+        return cls(user.id, user.login_name, user.tenant_id, client_addr)
+
+
+SYSTEM = Actor(None, "system", None)
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    tenant_id: int | None = None,
+    object_type: str = "",
+    object_id: object = "",
+    before=None,
+    after=None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction; it commits or rolls back with the change."""
+    with wider_scope("audit_chain"):
+        _lock_chain(session)
+        prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+        event = AuditEvent(
+            tenant_id=tenant_id if tenant_id is not None else actor.tenant_id,
+            occurred_at=utcnow(),
+            actor_id=actor.user_id,
+            actor_name=actor.name,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id) if object_id not in (None, "") else "",
+            before=canonical_json(before),
+            after=canonical_json(after),
+            client_addr=actor.client_addr or "",
+            prev_hash=prev or GENESIS_HASH,
+        )
+        event.hash = event_hash(event)
+        session.add(event)
+        session.flush()
+    return event
+
+
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(AUDIT_CHAIN_LOCK_KEY)))
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    checked: int
+    broken_id: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_id is None
+
+
+def verify_chain(session: Session, batch_size: int = 1000) -> ChainReport:
+    """Walk the chain in order and report the first event whose link or content is wrong."""
+    expected_prev = GENESIS_HASH
+    checked = 0
+    last_id = 0
+    with wider_scope("audit_chain"):
+        while True:
+            batch = session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.id > last_id)
+                .order_by(AuditEvent.id)
+                .limit(batch_size)
+                .execution_options(populate_existing=True)
+            ).all()
+            if not batch:
+                return ChainReport(checked)
+            for event in batch:
+                if event.prev_hash != expected_prev:
+                    return ChainReport(checked, event.id, "previous-hash link does not match")
+                if event_hash(event) != event.hash:
+                    return ChainReport(checked, event.id, "content does not match its hash")
+                expected_prev = event.hash
+                checked += 1
+                last_id = event.id

@@ -1,0 +1,88 @@
+"""The audit log, read by admins within their scope (the city admin: every tenant)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from datetime import date, datetime, time, timedelta
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal import htmx
+from portal.access import access, roles
+from portal.audit.models import AuditEvent
+from portal.audit.service import ACTION_LABELS
+from portal.extensions import db
+from portal.pagination import paginate, parse_page
+from portal.web import SHANGHAI
+from tenants.admin import is_city_admin
+from tenants.models import Tenant
+from tenants.scoping import wider_scope
+
+bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
+
+
+def _parse_date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _shanghai_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=SHANGHAI)
+
+
+@bp.route("")
+@access(roles("admin"))
+def event_list():
+    me = current_user._get_current_object()
+    city = is_city_admin(me)
+    action = request.args.get("action", "")
+    actor = (request.args.get("actor") or "").strip()[:64]
+    tenant_filter = request.args.get("tenant", type=int) if city else None
+    date_from = _parse_date(request.args.get("from"))
+    date_to = _parse_date(request.args.get("to"))
+    date_error = None
+    if date_from and date_to and date_from > date_to:
+        date_error = "起始日期不能晚于结束日期。"
+        date_from = date_to = None
+    scope = wider_scope("city_oversight", me.tenant_id) if city else contextlib.nullcontext()
+    with scope:
+        statement = select(AuditEvent).order_by(AuditEvent.id.desc())
+        if action in ACTION_LABELS:
+            statement = statement.where(AuditEvent.action == action)
+        if actor:
+            statement = statement.where(AuditEvent.actor_name.contains(actor.lower()))
+        if tenant_filter:
+            statement = statement.where(AuditEvent.tenant_id == tenant_filter)
+        if date_from:
+            statement = statement.where(AuditEvent.occurred_at >= _shanghai_midnight(date_from))
+        if date_to:
+            end = _shanghai_midnight(date_to + timedelta(days=1))
+            statement = statement.where(AuditEvent.occurred_at < end)
+        page = paginate(db.session, statement, parse_page(request.args.get("page")), per_page=30)
+    tenants = {t.id: t for t in db.session.scalars(select(Tenant)).all()}
+    template = "audit/_rows.html" if htmx.wants_fragment("audit-results") else "audit/list.html"
+    return render_template(
+        template,
+        page=page,
+        tenants=tenants,
+        city=city,
+        labels=ACTION_LABELS,
+        action=action,
+        actor=actor,
+        tenant_filter=tenant_filter,
+        date_from=request.args.get("from", "") if not date_error else "",
+        date_to=request.args.get("to", "") if not date_error else "",
+        date_error=date_error,
+        pretty=_pretty_json,
+    )
+
+
+def _pretty_json(value: str) -> str:
+    if not value:
+        return ""
+    return json.dumps(json.loads(value), ensure_ascii=False, indent=1)

@@ -1,0 +1,23 @@
+"""The header navigation, by role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+
+
+def navigation_for(user) -> list[NavItem]:
+    if user is None:
+        return []
+    items = [NavItem("dashboard.index", "工作台")]
+    if user.has_role("admin"):
+        if user.tenant.kind == "city":
+            items.append(NavItem("tenants.tenant_list", "单位管理"))
+        items.append(NavItem("tenants.user_list", "用户管理"))
+        items.append(NavItem("audit.event_list", "审计日志"))
+    return items

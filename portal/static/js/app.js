@@ -1,0 +1,87 @@
+/* 信息桥 portal: the few behaviours htmx does not give us. No inline scripts (CSP: 'self'). */
+(function () {
+  "use strict";
+
+  var MESSAGES = {
+    0: "网络连接失败，请检查网络后重试。",
+    400: "请求无效，请刷新页面后重试。",
+    401: "登录已过期，请重新登录。",
+    403: "您没有权限执行此操作。",
+    404: "找不到该页面或对象。",
+    413: "上传的内容过大。",
+    422: "提交的内容有误，请检查后重试。",
+    500: "系统出现错误，请稍后再试。"
+  };
+
+  function csrfToken() {
+    var holder = document.querySelector("[data-csrf-token]");
+    return holder ? holder.getAttribute("data-csrf-token") : "";
+  }
+
+  function armToast(toast) {
+    if (toast.hasAttribute("data-armed")) return;
+    toast.setAttribute("data-armed", "1");
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", "关闭提示");
+    close.textContent = "×";
+    close.addEventListener("click", function () { toast.remove(); });
+    toast.appendChild(close);
+    var lasting = toast.classList.contains("toast-error") ? 10000 : 5000;
+    window.setTimeout(function () { toast.remove(); }, lasting);
+  }
+
+  function armToasts(root) {
+    (root || document).querySelectorAll(".toast").forEach(armToast);
+  }
+
+  function showToast(message, level) {
+    var region = document.getElementById("toasts");
+    if (!region || !message) return;
+    var toast = document.createElement("div");
+    toast.className = "toast toast-" + (level || "info");
+    toast.setAttribute("role", level === "error" ? "alert" : "status");
+    toast.textContent = message;
+    region.appendChild(toast);
+    armToast(toast);
+  }
+
+  document.addEventListener("htmx:configRequest", function (evt) {
+    evt.detail.headers["X-CSRFToken"] = csrfToken();
+  });
+
+  document.addEventListener("xqb:toast", function (evt) {
+    var detail = evt.detail || {};
+    showToast(detail.message, detail.level);
+  });
+
+  document.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr;
+    // The server already explained itself through HX-Trigger: do not say it twice.
+    if (xhr && xhr.getResponseHeader("HX-Trigger")) return;
+    var status = xhr ? xhr.status : 0;
+    showToast(MESSAGES[status] || MESSAGES[500], "error");
+  });
+
+  document.addEventListener("htmx:sendError", function () {
+    showToast(MESSAGES[0], "error");
+  });
+
+  // Destructive actions ask first: <form data-confirm="…">, with or without htmx.
+  document.addEventListener("submit", function (evt) {
+    var form = evt.target;
+    var question = form && form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      evt.preventDefault();
+      evt.stopImmediatePropagation();
+    }
+  }, true);
+
+  document.addEventListener("htmx:afterSettle", function () { armToasts(document); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { armToasts(document); });
+  } else {
+    armToasts(document);
+  }
+})();

@@ -1,0 +1,1 @@
+"""Tenants and users: the models, roles, the current-tenant scope and their administration."""
