@@ -16,7 +16,9 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(
         __name__,
-        instance_path=os.environ.get("PORTAL_INSTANCE_PATH", os.path.join(PROJECT_ROOT, "instance")),
+        instance_path=os.environ.get(
+            "PORTAL_INSTANCE_PATH", os.path.join(PROJECT_ROOT, "instance")
+        ),
         template_folder=os.path.join(PROJECT_ROOT, "templates"),
     )
     os.makedirs(app.instance_path, exist_ok=True)

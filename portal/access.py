@@ -25,9 +25,7 @@ class AccessRule:
             return False
         if self.roles and not user.has_role(*self.roles):
             return False
-        if self.tenant_kinds and user.tenant.kind not in self.tenant_kinds:
-            return False
-        return True
+        return not (self.tenant_kinds and user.tenant.kind not in self.tenant_kinds)
 
 
 PUBLIC = AccessRule("public", requires_sign_in=False)

@@ -16,7 +16,7 @@ from tenants.admin import tenant_snapshot, user_snapshot
 from tenants.models import ASSESSOR_TENANT_KINDS, Tenant, User
 from tenants.scoping import wider_scope
 
-DEFAULT_DEMO_PASSWORD = "Xqb-demo-2026"
+DEFAULT_DEMO_PASSWORD = "Xqb-demo-2026"  # noqa: S105 - documented in the README, demo only
 
 # (code, name, kind, parent code)
 DEMO_TENANTS = [
@@ -70,8 +70,15 @@ def seed_demo_city(session: Session, password: str) -> dict[str, int]:
             session.flush()
             by_code[code] = tenant
             created["tenants"] += 1
-            audit.record(session, actor, "tenant_created", tenant_id=tenant.id,
-                         object_type="tenant", object_id=tenant.id, after=tenant_snapshot(tenant))
+            audit.record(
+                session,
+                actor,
+                "tenant_created",
+                tenant_id=tenant.id,
+                object_type="tenant",
+                object_id=tenant.id,
+                after=tenant_snapshot(tenant),
+            )
         existing = set(session.scalars(select(User.login_name)).all())
         password_hash = hash_password(password)
         for code, login_name, display_name, role in demo_users():
@@ -89,8 +96,15 @@ def seed_demo_city(session: Session, password: str) -> dict[str, int]:
             session.add(user)
             session.flush()
             created["users"] += 1
-            audit.record(session, actor, "user_created", tenant_id=tenant.id,
-                         object_type="user", object_id=user.id, after=user_snapshot(user))
+            audit.record(
+                session,
+                actor,
+                "user_created",
+                tenant_id=tenant.id,
+                object_type="user",
+                object_id=user.id,
+                after=user_snapshot(user),
+            )
     return created
 
 

@@ -18,7 +18,9 @@ from tenants.scoping import Scope, enter_scope, leave_scope
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints a user who must change the password may still reach.
-PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "static", "health.healthz"})
+PASSWORD_CHANGE_ENDPOINTS = frozenset(
+    {"auth.change_password", "auth.logout", "static", "health.healthz"}
+)
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -96,9 +98,9 @@ def _enforce_access(user):
         return login_required_response()
     if not rule.allows(user):
         return error_response(403)
-    if user is not None and user.must_change_password:
-        if request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
-            return htmx.client_redirect(url_for("auth.change_password"))
+    must_change = user is not None and user.must_change_password
+    if must_change and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+        return htmx.client_redirect(url_for("auth.change_password"))
     return None
 
 

@@ -34,7 +34,7 @@ class AdminError(ValueError):
         self.errors = errors
 
 
-class NotAllowed(PermissionError):
+class NotAllowedError(PermissionError):
     pass
 
 
@@ -56,14 +56,14 @@ def is_city_admin(user: User) -> bool:
 
 def _require_city_admin(ctx: Context) -> None:
     if not is_city_admin(ctx.user):
-        raise NotAllowed("only the city admin manages tenants")
+        raise NotAllowedError("only the city admin manages tenants")
 
 
 def _require_user_admin(ctx: Context, tenant_id: int) -> None:
     if not ctx.user.has_role("admin"):
-        raise NotAllowed("only admins manage users")
+        raise NotAllowedError("only admins manage users")
     if tenant_id != ctx.user.tenant_id and not is_city_admin(ctx.user):
-        raise NotAllowed("tenant admins manage their own tenant only")
+        raise NotAllowedError("tenant admins manage their own tenant only")
 
 
 def tenant_snapshot(tenant: Tenant) -> dict:
@@ -121,8 +121,15 @@ def create_tenant(
     tenant = Tenant(code=code, name=name, kind=kind, parent_id=parent_id, active=True)
     session.add(tenant)
     _flush_or_conflict(session, {"code": "该单位代码或名称已被使用。"})
-    audit.record(session, ctx.actor, "tenant_created", tenant_id=tenant.id,
-                 object_type="tenant", object_id=tenant.id, after=tenant_snapshot(tenant))
+    audit.record(
+        session,
+        ctx.actor,
+        "tenant_created",
+        tenant_id=tenant.id,
+        object_type="tenant",
+        object_id=tenant.id,
+        after=tenant_snapshot(tenant),
+    )
     return tenant
 
 
@@ -146,9 +153,16 @@ def update_tenant(
     tenant.name, tenant.parent_id = name, parent_id
     _flush_or_conflict(session, {"name": "已有同名单位。"})
     if before != tenant_snapshot(tenant):
-        audit.record(session, ctx.actor, "tenant_updated", tenant_id=tenant.id,
-                     object_type="tenant", object_id=tenant.id, before=before,
-                     after=tenant_snapshot(tenant))
+        audit.record(
+            session,
+            ctx.actor,
+            "tenant_updated",
+            tenant_id=tenant.id,
+            object_type="tenant",
+            object_id=tenant.id,
+            before=before,
+            after=tenant_snapshot(tenant),
+        )
     return tenant
 
 
@@ -169,9 +183,16 @@ def set_tenant_active(session: Session, ctx: Context, tenant: Tenant, active: bo
     session.refresh(tenant)
     if not active:
         end_tenant_sessions(session, tenant.id)
-    audit.record(session, ctx.actor, "tenant_activated" if active else "tenant_deactivated",
-                 tenant_id=tenant.id, object_type="tenant", object_id=tenant.id,
-                 before={"active": not active}, after={"active": active})
+    audit.record(
+        session,
+        ctx.actor,
+        "tenant_activated" if active else "tenant_deactivated",
+        tenant_id=tenant.id,
+        object_type="tenant",
+        object_id=tenant.id,
+        before={"active": not active},
+        after={"active": active},
+    )
 
 
 def _validate_roles(tenant: Tenant, roles: list[str], errors: dict) -> list[str]:
@@ -225,8 +246,15 @@ def create_user(
     user.set_roles(roles)
     session.add(user)
     _flush_or_conflict(session, {"login_name": "该登录名已被使用。"})
-    audit.record(session, ctx.actor, "user_created", tenant_id=tenant.id, object_type="user",
-                 object_id=user.id, after=user_snapshot(user))
+    audit.record(
+        session,
+        ctx.actor,
+        "user_created",
+        tenant_id=tenant.id,
+        object_type="user",
+        object_id=user.id,
+        after=user_snapshot(user),
+    )
     return user
 
 
@@ -258,8 +286,16 @@ def update_user(
     after = user_snapshot(user)
     if before != after:
         action = "user_roles_changed" if before["roles"] != after["roles"] else "user_updated"
-        audit.record(session, ctx.actor, action, tenant_id=user.tenant_id, object_type="user",
-                     object_id=user.id, before=before, after=after)
+        audit.record(
+            session,
+            ctx.actor,
+            action,
+            tenant_id=user.tenant_id,
+            object_type="user",
+            object_id=user.id,
+            before=before,
+            after=after,
+        )
     return user
 
 
@@ -280,9 +316,16 @@ def set_user_active(session: Session, ctx: Context, user: User, active: bool) ->
     session.refresh(user)
     if not active:
         end_all_sessions(session, user.id)
-    audit.record(session, ctx.actor, "user_activated" if active else "user_deactivated",
-                 tenant_id=user.tenant_id, object_type="user", object_id=user.id,
-                 before={"active": not active}, after={"active": active})
+    audit.record(
+        session,
+        ctx.actor,
+        "user_activated" if active else "user_deactivated",
+        tenant_id=user.tenant_id,
+        object_type="user",
+        object_id=user.id,
+        before={"active": not active},
+        after={"active": active},
+    )
 
 
 def reset_password(session: Session, ctx: Context, user: User, new_password: str) -> None:
@@ -294,8 +337,14 @@ def reset_password(session: Session, ctx: Context, user: User, new_password: str
     user.password_hash = hash_password(new_password)
     user.must_change_password = True
     end_all_sessions(session, user.id)
-    audit.record(session, ctx.actor, "user_password_reset", tenant_id=user.tenant_id,
-                 object_type="user", object_id=user.id)
+    audit.record(
+        session,
+        ctx.actor,
+        "user_password_reset",
+        tenant_id=user.tenant_id,
+        object_type="user",
+        object_id=user.id,
+    )
 
 
 def _flush_or_conflict(session: Session, errors: dict[str, str]) -> None:

@@ -25,8 +25,14 @@ from dataclasses import dataclass
 
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from sqlalchemy import ForeignKey, event
-from sqlalchemy.orm import Mapped, ORMExecuteState, Session, declared_attr, mapped_column
-from sqlalchemy.orm import with_loader_criteria
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    declared_attr,
+    mapped_column,
+    with_loader_criteria,
+)
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Table
 
@@ -141,13 +147,12 @@ def _tenant_owned_tables() -> set[str]:
 
 
 def _tenant_owned_mappers():
-    from sqlalchemy.orm import class_mapper
+    from sqlalchemy import inspect
 
     for cls in _all_subclasses(TenantOwned):
-        try:
-            yield class_mapper(cls)
-        except Exception:  # an abstract mixin subclass with no mapping
-            continue
+        mapper = inspect(cls, raiseerr=False)
+        if mapper is not None:  # an unmapped (abstract) subclass has none
+            yield mapper
 
 
 def _all_subclasses(cls):
@@ -227,8 +232,7 @@ def _assign_or_check_tenant(obj, scope: Scope) -> None:
         return
     if not scope.allows(tenant_id):
         raise TenantScopeError(
-            f"refusing to insert {type(obj).__name__} for tenant {tenant_id} "
-            f"in scope {scope.name}"
+            f"refusing to insert {type(obj).__name__} for tenant {tenant_id} in scope {scope.name}"
         )
 
 

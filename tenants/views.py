@@ -64,8 +64,10 @@ def tenant_list():
     if q:
         statement = statement.where(or_(Tenant.name.contains(q), Tenant.code.contains(q.lower())))
     page = paginate(db.session, statement, parse_page(request.args.get("page")))
-    template = "admin/_tenant_rows.html" if htmx.wants_fragment("tenant-results") else (
-        "admin/tenants.html"
+    template = (
+        "admin/_tenant_rows.html"
+        if htmx.wants_fragment("tenant-results")
+        else ("admin/tenants.html")
     )
     return render_template(
         template, page=page, kinds=TENANT_KINDS, kind=kind, q=q, confirm_form=ConfirmForm()
@@ -185,8 +187,8 @@ def user_list():
         if admin.is_city_admin(current_user)
         else []
     )
-    template = "admin/_user_rows.html" if htmx.wants_fragment("user-results") else (
-        "admin/users.html"
+    template = (
+        "admin/_user_rows.html" if htmx.wants_fragment("user-results") else ("admin/users.html")
     )
     return render_template(
         template,

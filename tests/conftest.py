@@ -53,7 +53,7 @@ def _make_app(url: str, instance: Path, **extra):
 
 @pytest.fixture(scope="session")
 def database_template(tmp_path_factory):
-    """The migrated schema, made once: a template file (SQLite) or the test database (PostgreSQL)."""
+    """The migrated schema, made once: a template file (SQLite) or the test database (PG)."""
     instance = tmp_path_factory.mktemp("instance")
     if USING_POSTGRES:
         url = normalise_database_url(PG_URL)
@@ -178,7 +178,9 @@ def build_world(session) -> World:
             world.tenants[key] = make_tenant(session, code, name, kind, parent_id).id
             for roles in role_sets_for(kind) + [("officer", "target")]:
                 login = f"{code}.{roles[-1]}"
-                user = make_user(session, world.tenants[key], login, [r for r in roles if r != "target"])
+                user = make_user(
+                    session, world.tenants[key], login, [r for r in roles if r != "target"]
+                )
                 world.users[login] = user.id
                 world.tenant_of_user[login] = key
         session.commit()
@@ -187,7 +189,18 @@ def build_world(session) -> World:
 
 @pytest.fixture
 def world(app_ctx) -> World:
+    """The world for service-level tests, which run inside one app context."""
     return build_world(db.session)
+
+
+@pytest.fixture
+def http_world(app) -> World:
+    """The world for tests that make requests. No app context stays open: a test client request
+    would otherwise share the test's context, its `g` and its database session."""
+    with app.app_context():
+        world = build_world(db.session)
+        db.session.remove()
+    return world
 
 
 # ---- signing in through the real pages -------------------------------------------------------
@@ -218,3 +231,19 @@ def signed_in_client(app, login_name: str):
 
 def page_token(client, path: str = "/") -> str:
     return csrf_from(client.get(path).get_data(as_text=True))
+
+
+# ---- figures printed at the end of the run ---------------------------------------------------
+
+RUN_FIGURES: dict[str, str] = {}
+
+
+def record_figure(name: str, text_: str) -> None:
+    RUN_FIGURES[name] = text_
+
+
+def pytest_terminal_summary(terminalreporter):
+    if RUN_FIGURES:
+        terminalreporter.section("security coverage")
+        for name in sorted(RUN_FIGURES):
+            terminalreporter.write_line(f"{name}: {RUN_FIGURES[name]}")

@@ -7,7 +7,8 @@ from wtforms.validators import DataRequired, EqualTo, Length
 
 class LoginForm(FlaskForm):
     login_name = StringField(
-        "登录名", validators=[DataRequired("请填写登录名。"), Length(max=64, message="登录名过长。")]
+        "登录名",
+        validators=[DataRequired("请填写登录名。"), Length(max=64, message="登录名过长。")],
     )
     password = PasswordField(
         "密码", validators=[DataRequired("请填写密码。"), Length(max=128, message="密码过长。")]

@@ -89,8 +89,13 @@ def sign_in(
             return SignIn(None, error=GENERIC_LOGIN_ERROR)
         token = _open_session(session, user, client_addr, user_agent, now)
         user.last_login_at = now
-        audit.record(session, audit.Actor.of(user, client_addr), "login", object_type="user",
-                     object_id=user.id)
+        audit.record(
+            session,
+            audit.Actor.of(user, client_addr),
+            "login",
+            object_type="user",
+            object_id=user.id,
+        )
     return SignIn(user, token)
 
 
@@ -144,8 +149,9 @@ def load_session_user(session: Session, token: str, now: datetime | None = None)
 def sign_out(session: Session, user: User, client_addr: str = "") -> None:
     if user.current_session_id is not None:
         session.execute(delete(LoginSession).where(LoginSession.id == user.current_session_id))
-    audit.record(session, audit.Actor.of(user, client_addr), "logout", object_type="user",
-                 object_id=user.id)
+    audit.record(
+        session, audit.Actor.of(user, client_addr), "logout", object_type="user", object_id=user.id
+    )
 
 
 def end_all_sessions(session: Session, user_id: int) -> None:
@@ -179,6 +185,11 @@ def change_password(
     user.must_change_password = False
     end_all_sessions(session, user.id)
     token = _open_session(session, user, client_addr, user_agent, utcnow())
-    audit.record(session, audit.Actor.of(user, client_addr), "password_changed",
-                 object_type="user", object_id=user.id)
+    audit.record(
+        session,
+        audit.Actor.of(user, client_addr),
+        "password_changed",
+        object_type="user",
+        object_id=user.id,
+    )
     return token

@@ -1,0 +1,289 @@
+"""The route access matrix, generated from the URL map.
+
+Every route declares an access rule; every route is tried as an anonymous visitor, as every role
+in every kind of tenant, and against its own and another tenant's objects. Anonymous visitors are
+sent to sign in (302, or 401 for htmx), a wrong role gets 403, another tenant's object 404, and a
+refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from portal.access import rule_of
+from portal.extensions import db
+from tenants.models import Tenant, User
+from tenants.scoping import wider_scope
+from tests.conftest import csrf_from, login, make_tenant, record_figure
+
+ACTORS = [
+    "city.officer",
+    "city.head",
+    "city.admin",
+    "city.assessor",
+    "dept.officer",
+    "dept.head",
+    "dept.admin",
+    "county-a.officer",
+    "county-a.head",
+    "county-a.admin",
+    "park-a.officer",
+    "park-a.admin",
+    "office.assessor",
+    "office.admin",
+]
+# Whose objects count as "another tenant's" for an actor of each tenant.
+OTHER_TENANT = {
+    "city": "county_b",
+    "dept": "county_b",
+    "county_a": "county_b",
+    "park_a": "county_b",
+    "office": "county_b",
+}
+# Routes that name a tenant-owned object in the query string rather than the path.
+QUERY_OBJECTS = {"tenants.user_list": "tenant", "tenants.user_new": "tenant"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """How to fill one URL parameter: with the actor's own object, or another tenant's."""
+
+    tenant_owned: bool
+    own: object
+    foreign: object
+
+
+def _tenant_key(login_name: str) -> str:
+    return login_name.split(".")[0].replace("-", "_")
+
+
+def _params(world, spare_tenant_id):
+    return {
+        "user_id": Param(
+            True,
+            own=lambda key: world.users[f"{key.replace('_', '-')}.target"],
+            foreign=lambda key: world.users[f"{OTHER_TENANT[key].replace('_', '-')}.target"],
+        ),
+        # Tenant records are administered by the city admin only: no "own" tenant to speak of.
+        "tenant_id": Param(False, own=lambda key: spare_tenant_id, foreign=None),
+        "filename": Param(False, own=lambda key: "css/app.css", foreign=None),
+    }
+
+
+def _routes(app):
+    routes = []
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((rule, method))
+    return routes
+
+
+def test_every_route_declares_an_access_rule(app):
+    missing = [
+        r.endpoint
+        for r in app.url_map.iter_rules()
+        if rule_of(app.view_functions[r.endpoint]) is None
+    ]
+    assert missing == [], f"routes without an access rule: {missing}"
+
+
+def test_every_url_parameter_has_a_matrix_filler(app, http_world):
+    world = http_world
+    known = set(_params(world, 0))
+    unknown = {
+        (rule.endpoint, arg)
+        for rule in app.url_map.iter_rules()
+        for arg in rule.arguments
+        if arg not in known
+    }
+    assert unknown == set(), f"add these parameters to the access matrix: {sorted(unknown)}"
+
+
+def _snapshot(app):
+    with app.app_context(), wider_scope("cli"):
+        db.session.expire_all()
+        users = db.session.execute(
+            select(
+                User.id,
+                User.tenant_id,
+                User.display_name,
+                User.roles,
+                User.active,
+                User.password_hash,
+            )
+        ).all()
+        tenants = db.session.execute(
+            select(Tenant.id, Tenant.name, Tenant.parent_id, Tenant.active)
+        ).all()
+        db.session.rollback()
+    return sorted(users), sorted(tenants)
+
+
+def _signed_in(app, login_name):
+    client = app.test_client()
+    if login_name is not None:
+        response = login(client, login_name)
+        assert response.status_code == 302, f"{login_name} could not sign in"
+    token = csrf_from(client.get("/login").get_data(as_text=True)) if login_name is None else None
+    if token is None:
+        token = csrf_from(client.get("/account/password").get_data(as_text=True))
+    return client, token
+
+
+@dataclass(frozen=True)
+class ActorInfo:
+    """What the expectations need to know of an actor, read once outside any request."""
+
+    role_set: frozenset
+    tenant_kind: str
+
+    def has_role(self, *roles):
+        return bool(self.role_set.intersection(roles))
+
+    @property
+    def is_authenticated(self):
+        return True
+
+    @property
+    def tenant(self):
+        return self
+
+    @property
+    def kind(self):
+        return self.tenant_kind
+
+
+def _user_of(app, login_name):
+    if login_name is None:
+        return None
+    with app.app_context(), wider_scope("cli"):
+        user = db.session.scalar(select(User).where(User.login_name == login_name))
+        return ActorInfo(user.role_set, user.tenant.kind)
+
+
+def _is_login_redirect(response) -> bool:
+    return response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
+
+
+def _request(client, method, url, token):
+    if method == "GET":
+        return client.get(url)
+    return client.post(url, data={"csrf_token": token})
+
+
+def _variants(rule, params, tenant_key):
+    """(label, url path values, query) for the route: own objects, and foreign ones if any."""
+    values, foreign_values, has_foreign = {}, {}, False
+    for arg in rule.arguments:
+        param = params[arg]
+        values[arg] = param.own(tenant_key)
+        if param.tenant_owned:
+            foreign_values[arg] = param.foreign(tenant_key)
+            has_foreign = True
+        else:
+            foreign_values[arg] = values[arg]
+    variants = [("own", values, {})]
+    if has_foreign:
+        variants.append(("foreign", foreign_values, {}))
+    return variants
+
+
+def _build(app, rule, values, query):
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **values, **query)
+
+
+def test_access_matrix(app, http_world):
+    world = http_world
+    with app.app_context(), wider_scope("cli"):
+        spare = make_tenant(db.session, "spare-park", "备用园区", "park", world.tenants["city"])
+        db.session.commit()
+        spare_id = spare.id
+    params = _params(world, spare_id)
+    routes = _routes(app)
+    # Sign-out ends the session, so each actor tries it last.
+    routes.sort(key=lambda pair: pair[0].endpoint == "auth.logout")
+    counts = {
+        "requests": 0,
+        "refused_anonymous": 0,
+        "refused_role": 0,
+        "refused_foreign": 0,
+        "allowed": 0,
+    }
+    failures = []
+    for actor in [None] + ACTORS:
+        client, token = _signed_in(app, actor)
+        user = _user_of(app, actor)
+        tenant_key = _tenant_key(actor) if actor else "county_a"
+        for rule, method in routes:
+            access_rule = rule_of(app.view_functions[rule.endpoint])
+            variants = _variants(rule, params, tenant_key)
+            if rule.endpoint in QUERY_OBJECTS:
+                other = world.tenants[OTHER_TENANT[tenant_key]]
+                variants.append(("foreign", {}, {QUERY_OBJECTS[rule.endpoint]: other}))
+            for label, values, query in variants:
+                url = _build(app, rule, values, query)
+                before = _snapshot(app) if label == "foreign" else None
+                response = _request(client, method, url, token)
+                counts["requests"] += 1
+                outcome = _check(actor, user, access_rule, label, response, counts)
+                if rule.endpoint == "auth.logout" and actor and not outcome:
+                    # Signing out is allowed when it ends the session: / then asks to sign in.
+                    if not _is_login_redirect(client.get("/")):
+                        outcome = "signed out but the session still works"
+                    response = None
+                if outcome:
+                    failures.append(f"{actor or 'anonymous'} {method} {url}: {outcome}")
+                if before is not None and response.status_code == 404 and _snapshot(app) != before:
+                    failures.append(f"{actor} {method} {url}: refused but changed data")
+    routes_count = len({rule.endpoint + method for rule, method in routes})
+    record_figure(
+        "access matrix",
+        f"{routes_count} route-methods x {len(ACTORS)} signed-in actors "
+        "(every role in 6 tenant kinds) "
+        f"+ anonymous = {counts['requests']} requests; refused: {counts['refused_anonymous']} "
+        f"anonymous, {counts['refused_role']} wrong role, "
+        f"{counts['refused_foreign']} other tenant; "
+        f"allowed: {counts['allowed']}",
+    )
+    assert failures == [], "\n".join(failures)
+
+
+def _check(actor, user, access_rule, label, response, counts) -> str | None:
+    status = response.status_code
+    if status >= 500:
+        return f"server error {status}"
+    if actor is None and access_rule.requires_sign_in:
+        counts["refused_anonymous"] += 1
+        return (
+            None if _is_login_redirect(response) else f"expected a redirect to /login, got {status}"
+        )
+    if actor is not None and not access_rule.allows(user):
+        counts["refused_role"] += 1
+        return None if status == 403 else f"expected 403 for a wrong role, got {status}"
+    city_admin = user is not None and user.has_role("admin") and user.tenant_kind == "city"
+    if label == "foreign" and not city_admin:
+        counts["refused_foreign"] += 1
+        return None if status == 404 else f"expected 404 for another tenant's object, got {status}"
+    counts["allowed"] += 1
+    if status in (401, 403, 404, 405):
+        return f"expected access, got {status}"
+    if _is_login_redirect(response) and urlsplit(response.request.path).path != "/logout":
+        return f"expected access, got {status}"
+    return None
+
+
+@pytest.mark.parametrize("path", ["/", "/admin/users", "/admin/tenants", "/admin/audit"])
+def test_anonymous_htmx_request_gets_401_and_a_redirect_to_login(client, http_world, path):
+    response = client.get(
+        path, headers={"HX-Request": "true", "HX-Current-URL": f"http://localhost{path}"}
+    )
+    assert response.status_code == 401
+    assert urlsplit(response.headers["HX-Redirect"]).path == "/login"
+    assert "登录已过期" in response.headers["HX-Trigger"]

@@ -1,0 +1,460 @@
+"""CSRF on every mutating route, open redirects, headers, throttling, session replay, htmx."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.auth.models import LoginFailure, LoginSession
+from portal.extensions import db
+from tenants.models import Tenant, User
+from tenants.scoping import wider_scope
+from tests.conftest import (
+    TEST_PASSWORD,
+    csrf_from,
+    login,
+    page_token,
+    record_figure,
+    signed_in_client,
+)
+
+CSRF_MESSAGE = "页面已过期或表单校验失败，请刷新页面后重试。"
+
+
+def _mutating_routes(app):
+    return sorted(
+        (rule for rule in app.url_map.iter_rules() if "POST" in rule.methods),
+        key=lambda rule: rule.endpoint,
+    )
+
+
+def _url_for_rule(app, rule, world):
+    values = {}
+    for arg in rule.arguments:
+        values[arg] = {
+            "user_id": world.users["county-a.target"],
+            "tenant_id": world.tenants["county_b"],
+        }[arg]
+    with app.test_request_context():
+        from flask import url_for
+
+        return url_for(rule.endpoint, **values)
+
+
+def _state(app):
+    with app.app_context(), wider_scope("cli"):
+        users = db.session.execute(
+            select(User.id, User.display_name, User.roles, User.active, User.password_hash)
+        ).all()
+        tenants = db.session.execute(select(Tenant.id, Tenant.name, Tenant.active)).all()
+        sessions = db.session.scalar(select(func.count(LoginSession.id)))
+        db.session.remove()
+    return sorted(users), sorted(tenants), sessions
+
+
+# A plausible form for each mutating route, so that with a valid token the request would act.
+FORMS = {
+    "auth.login": {"login_name": "city.admin", "password": TEST_PASSWORD},
+    "auth.logout": {},
+    "auth.change_password": {
+        "current_password": TEST_PASSWORD,
+        "new_password": "Another-pass-2027",
+        "confirm_password": "Another-pass-2027",
+    },
+    "tenants.tenant_new": {"code": "newpark", "name": "新园区", "kind": "park", "parent_id": ""},
+    "tenants.tenant_edit": {"name": "改名县", "parent_id": ""},
+    "tenants.tenant_set_active": {"active": "0"},
+    "tenants.user_new": {
+        "login_name": "new.user",
+        "display_name": "新用户",
+        "roles": "officer",
+        "password": "Brand-new-2026",
+    },
+    "tenants.user_edit": {"display_name": "改名", "roles": "head"},
+    "tenants.user_set_active": {"active": "0"},
+    "tenants.user_reset_password": {"password": "Reset-pass-2026"},
+}
+
+
+def test_every_mutating_route_has_a_csrf_case(app):
+    assert {rule.endpoint for rule in _mutating_routes(app)} == set(FORMS)
+
+
+@pytest.mark.parametrize("attack", ["no token", "wrong token", "another session's token"])
+def test_csrf_is_required_on_every_mutating_route(app, http_world, attack):
+    victim = signed_in_client(app, "city.admin")
+    other = signed_in_client(app, "county-a.admin")
+    other_token = page_token(other)
+    tried = 0
+    for rule in _mutating_routes(app):
+        url = _url_for_rule(app, rule, http_world)
+        data = dict(FORMS[rule.endpoint])
+        if attack == "wrong token":
+            data["csrf_token"] = "IjEyMzQ1Njc4OTAi.not-a-token"
+        elif attack == "another session's token":
+            data["csrf_token"] = other_token
+        before = _state(app)
+        response = victim.post(url, data=data)
+        tried += 1
+        assert response.status_code == 400, (rule.endpoint, response.status_code)
+        assert CSRF_MESSAGE in response.get_data(as_text=True)
+        assert _state(app) == before, f"{rule.endpoint} changed data without a valid CSRF token"
+        # The htmx form of the same attack: the token travels in a header.
+        headers = {"HX-Request": "true", "X-CSRFToken": data.get("csrf_token", "")}
+        response = victim.post(url, data=FORMS[rule.endpoint], headers=headers)
+        assert response.status_code == 400
+        assert CSRF_MESSAGE in json.loads(response.headers["HX-Trigger"])["xqb:toast"]["message"]
+        assert _state(app) == before
+        tried += 1
+    record_figure(f"csrf ({attack})", f"{tried} refused requests over {tried // 2} mutating routes")
+    # Still signed in, and a valid token still works: the refusals were about the token only.
+    assert victim.get("/").status_code == 200
+
+
+def test_a_valid_htmx_csrf_header_is_accepted(app, http_world):
+    client = signed_in_client(app, "county-a.admin")
+    token = page_token(client)
+    user_id = http_world.users["county-a.target"]
+    response = client.post(
+        f"/admin/users/{user_id}/active",
+        data={"active": "0"},
+        headers={"HX-Request": "true", "HX-Boosted": "true", "X-CSRFToken": token},
+    )
+    assert response.status_code == 302
+    with app.app_context(), wider_scope("cli"):
+        assert db.session.get(User, user_id).active is False
+
+
+OPEN_REDIRECT_VECTORS = [
+    "//evil.example",
+    "///evil.example",
+    "////evil.example",
+    "https://evil.example",
+    "http://evil.example/",
+    "http:evil.example",
+    "https:/evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "\\/evil.example",
+    "/\t/evil.example",
+    "/\r\n/evil.example",
+    " //evil.example",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "evil.example",
+    "@evil.example",
+    "//evil.example/%2F..",
+    "/%5C%5Cevil.example",
+    "http://localhost@evil.example",
+    "//localhost%40evil.example",
+]
+
+
+def _assert_local(location: str):
+    parts = urlsplit(location)
+    assert parts.scheme in ("", "http") and parts.netloc in ("", "localhost"), location
+    assert parts.path.startswith("/") and not parts.path.startswith("//"), location
+    assert "evil" not in parts.netloc
+
+
+@pytest.mark.parametrize("vector", OPEN_REDIRECT_VECTORS)
+def test_next_never_leaves_the_site(app, http_world, vector):
+    client = app.test_client()
+    token = csrf_from(client.get("/login", query_string={"next": vector}).get_data(as_text=True))
+    response = client.post(
+        "/login",
+        data={
+            "csrf_token": token,
+            "login_name": "county-a.officer",
+            "password": TEST_PASSWORD,
+            "next": vector,
+        },
+    )
+    assert response.status_code == 302
+    _assert_local(response.headers["Location"])
+    # Signed in already, /login?next=… must not bounce off-site either.
+    response = client.get("/login", query_string={"next": vector})
+    assert response.status_code == 302
+    _assert_local(response.headers["Location"])
+
+
+def test_open_redirect_vector_count():
+    assert len(OPEN_REDIRECT_VECTORS) >= 15
+    record_figure(
+        "open redirect", f"{len(OPEN_REDIRECT_VECTORS)} vectors, each on POST /login and GET /login"
+    )
+
+
+def test_next_to_a_local_page_is_honoured(app, http_world):
+    client = app.test_client()
+    response = client.get("/admin/users?q=abc")
+    assert response.status_code == 302
+    login_url = response.headers["Location"]
+    token = csrf_from(client.get(login_url).get_data(as_text=True))
+    next_value = urlsplit(login_url).query.split("next=")[1]
+    from urllib.parse import unquote
+
+    response = client.post(
+        "/login",
+        data={
+            "csrf_token": token,
+            "login_name": "county-a.admin",
+            "password": TEST_PASSWORD,
+            "next": unquote(next_value),
+        },
+    )
+    assert response.headers["Location"] == "/admin/users?q=abc"
+
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def _assert_security_headers(response):
+    csp = response.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in csp and "script-src 'self'" in csp and "style-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    for name, value in SECURITY_HEADERS.items():
+        assert response.headers[name] == value
+    vary = {v.strip() for v in response.headers["Vary"].split(",")}
+    assert {"Cookie", "HX-Request"} <= vary
+
+
+def test_security_headers_on_every_kind_of_response(app, http_world):
+    anonymous = app.test_client()
+    signed_in = signed_in_client(app, "county-a.officer")
+    responses = {
+        "login page": anonymous.get("/login"),
+        "anonymous redirect": anonymous.get("/"),
+        "health": anonymous.get("/healthz"),
+        "static": anonymous.get("/static/css/app.css"),
+        "not found": anonymous.get("/no-such-page"),
+        "dashboard": signed_in.get("/"),
+        "forbidden": signed_in.get("/admin/tenants"),
+        "htmx forbidden": signed_in.get("/admin/tenants", headers={"HX-Request": "true"}),
+        "signed-in not found": signed_in.get("/admin/users/999999/edit"),
+        "csrf failure": signed_in.post("/logout"),
+    }
+    for response in responses.values():
+        _assert_security_headers(response)
+    for name in ("dashboard", "forbidden", "signed-in not found"):
+        assert responses[name].headers["Cache-Control"] == "no-store", name
+    record_figure("headers", f"{len(responses)} kinds of response checked")
+
+
+def test_signed_in_pages_carry_no_inline_script_or_style(app, http_world):
+    client = signed_in_client(app, "city.admin")
+    for path in ("/", "/admin/tenants", "/admin/users", "/admin/audit", "/account/password"):
+        html = client.get(path).get_data(as_text=True)
+        assert "<script>" not in html and "<style" not in html and " style=" not in html, path
+        assert " on" + "click=" not in html
+
+
+def test_session_cookie_flags(app, http_world):
+    client = app.test_client()
+    response = login(client, "county-a.officer")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+    app.config["SESSION_COOKIE_SECURE"] = True
+    response = login(app.test_client(), "county-a.officer")
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+# ---- throttling ------------------------------------------------------------------------------
+
+
+def _attempt(app, login_name, password, addr):
+    client = app.test_client()
+    env = {"REMOTE_ADDR": addr}
+    return login(client, login_name, password, environ_base=env)
+
+
+def test_login_failures_are_limited_per_account(app, http_world):
+    for i in range(10):
+        response = _attempt(app, "county-a.officer", "wrong-password", f"10.0.0.{i + 1}")
+        assert "登录名或密码不正确" in response.get_data(as_text=True)
+    # The eleventh try, with the right password and from a new address, is refused.
+    response = _attempt(app, "county-a.officer", TEST_PASSWORD, "10.0.1.1")
+    assert response.status_code == 422
+    assert "登录失败次数过多" in response.get_data(as_text=True)
+    # Another account is unaffected.
+    assert _attempt(app, "county-a.head", TEST_PASSWORD, "10.0.1.1").status_code == 302
+    record_figure(
+        "throttling", "11th sign-in refused after 10 failures, per account and per address"
+    )
+
+
+def test_login_failures_are_limited_per_address(app, http_world):
+    for i in range(10):
+        _attempt(app, f"nobody{i}", "wrong-password", "10.9.9.9")
+    response = _attempt(app, "county-a.officer", TEST_PASSWORD, "10.9.9.9")
+    assert "登录失败次数过多" in response.get_data(as_text=True)
+    assert _attempt(app, "county-a.officer", TEST_PASSWORD, "10.9.9.10").status_code == 302
+
+
+def test_the_limit_holds_across_worker_processes(app, http_world, database_url, tmp_path):
+    """A second application instance on the same database sees the same failures."""
+    from tests.conftest import _make_app
+
+    for i in range(10):
+        _attempt(app, "county-a.officer", "wrong-password", f"10.1.0.{i + 1}")
+    other_worker = _make_app(database_url, tmp_path / "worker2")
+    response = _attempt(other_worker, "county-a.officer", TEST_PASSWORD, "10.1.1.1")
+    assert "登录失败次数过多" in response.get_data(as_text=True)
+    with other_worker.app_context():
+        assert db.session.scalar(select(func.count(LoginFailure.id))) >= 10
+        db.engine.dispose()
+
+
+def test_unknown_account_and_wrong_password_read_the_same(app, http_world):
+    unknown = _attempt(app, "no.such.user", "whatever-123", "10.2.0.1").get_data(as_text=True)
+    wrong = _attempt(app, "county-a.officer", "whatever-123", "10.2.0.2").get_data(as_text=True)
+    message = "登录名或密码不正确，或账号不可用。"
+    assert message in unknown and message in wrong
+    strip = lambda html: html.replace("no.such.user", "").replace("county-a.officer", "")  # noqa: E731
+    import re
+
+    pattern = re.compile(r'(value|data-csrf-token)="[^"]*"')
+    assert pattern.sub("", strip(unknown)) == pattern.sub("", strip(wrong))
+
+
+# ---- session replay --------------------------------------------------------------------------
+
+
+def _cookie(client):
+    return client.get_cookie("xqb_session").value
+
+
+def _replay(app, cookie_value):
+    client = app.test_client()
+    client.set_cookie("xqb_session", cookie_value)
+    return client.get("/")
+
+
+def test_a_cookie_replayed_after_logout_is_refused(app, http_world):
+    client = signed_in_client(app, "county-a.officer")
+    stolen = _cookie(client)
+    assert _replay(app, stolen).status_code == 200
+    client.post("/logout", data={"csrf_token": page_token(client)})
+    response = _replay(app, stolen)
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
+
+
+def test_a_cookie_replayed_after_password_change_is_refused(app, http_world):
+    client = signed_in_client(app, "county-a.officer")
+    other_device = signed_in_client(app, "county-a.officer")
+    stolen = _cookie(client)
+    token = page_token(client, "/account/password")
+    response = client.post(
+        "/account/password",
+        data={
+            "csrf_token": token,
+            "current_password": TEST_PASSWORD,
+            "new_password": "Fresh-pass-2027",
+            "confirm_password": "Fresh-pass-2027",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200  # this browser continues
+    assert _replay(app, stolen).status_code == 302
+    assert other_device.get("/").status_code == 302
+
+
+def test_deactivation_ends_the_users_sessions_at_once(app, http_world):
+    victim = signed_in_client(app, "county-a.officer")
+    stolen = _cookie(victim)
+    admin = signed_in_client(app, "county-a.admin")
+    user_id = http_world.users["county-a.officer"]
+    response = admin.post(
+        f"/admin/users/{user_id}/active", data={"csrf_token": page_token(admin), "active": "0"}
+    )
+    assert response.status_code == 302
+    assert victim.get("/").status_code == 302
+    assert _replay(app, stolen).status_code == 302
+    # Reactivated, the old cookie stays dead; a new sign-in works.
+    admin.post(
+        f"/admin/users/{user_id}/active", data={"csrf_token": page_token(admin), "active": "1"}
+    )
+    assert _replay(app, stolen).status_code == 302
+    assert login(app.test_client(), "county-a.officer").status_code == 302
+
+
+def test_tenant_deactivation_ends_its_users_sessions(app, http_world):
+    victim = signed_in_client(app, "county-b.officer")
+    city = signed_in_client(app, "city.admin")
+    tenant_id = http_world.tenants["county_b"]
+    city.post(
+        f"/admin/tenants/{tenant_id}/active", data={"csrf_token": page_token(city), "active": "0"}
+    )
+    assert victim.get("/").status_code == 302
+    response = login(app.test_client(), "county-b.officer")
+    assert response.status_code == 422
+    assert "登录名或密码不正确，或账号不可用。" in response.get_data(as_text=True)
+
+
+def test_expired_session_is_refused(app, http_world):
+    from datetime import timedelta
+
+    from portal.database import utcnow
+
+    client = signed_in_client(app, "county-a.officer")
+    with app.app_context():
+        for login_session in db.session.scalars(select(LoginSession)):
+            login_session.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert client.get("/").status_code == 302
+
+
+# ---- htmx errors -----------------------------------------------------------------------------
+
+
+def test_htmx_errors_arrive_as_toasts(app, http_world):
+    client = signed_in_client(app, "county-a.officer")
+    forbidden = client.get("/admin/tenants", headers={"HX-Request": "true", "HX-Target": "main"})
+    assert forbidden.status_code == 403
+    toast = json.loads(forbidden.headers["HX-Trigger"])["xqb:toast"]
+    assert toast == {"message": "您没有权限执行此操作。", "level": "error"}
+    assert "<html" not in forbidden.get_data(as_text=True)
+    admin = signed_in_client(app, "county-a.admin")
+    missing = admin.get("/admin/users/999999/edit", headers={"HX-Request": "true"})
+    assert missing.status_code == 404
+    assert "找不到" in json.loads(missing.headers["HX-Trigger"])["xqb:toast"]["message"]
+
+
+def test_a_targeted_htmx_request_gets_a_fragment_and_a_full_load_gets_the_page(app, http_world):
+    client = signed_in_client(app, "county-a.admin")
+    fragment = client.get(
+        "/admin/users?q=target", headers={"HX-Request": "true", "HX-Target": "user-results"}
+    ).get_data(as_text=True)
+    assert (
+        "<html" not in fragment
+        and "county-a.target" in fragment
+        and "county-a.head" not in fragment
+    )
+    boosted = client.get(
+        "/admin/users?q=target", headers={"HX-Request": "true", "HX-Boosted": "true"}
+    )
+    assert "<html" in boosted.get_data(as_text=True)
+    restore = client.get(
+        "/admin/users?q=target",
+        headers={
+            "HX-Request": "true",
+            "HX-Target": "user-results",
+            "HX-History-Restore-Request": "true",
+        },
+    )
+    assert "<html" in restore.get_data(as_text=True)
+
+
+def test_health_reports_the_database_without_data(client, http_world):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": {"status": "ok"}}
