@@ -14,6 +14,8 @@ PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def create_app(test_config: dict | None = None) -> Flask:
+    from portal.ids import BoundedIntConverter
+
     app = Flask(
         __name__,
         instance_path=os.environ.get(
@@ -21,6 +23,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         ),
         template_folder=os.path.join(PROJECT_ROOT, "templates"),
     )
+    app.url_map.converters["int"] = BoundedIntConverter
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(portal_config.from_environment(app.instance_path))
     if test_config:

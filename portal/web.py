@@ -47,6 +47,10 @@ ERROR_MESSAGES = {
     500: "系统出现错误，已记录，请稍后再试。",
 }
 CSRF_MESSAGE = "页面已过期或表单校验失败，请刷新页面后重试。"
+INVALID_CHARACTERS_MESSAGE = "输入内容包含无法识别的控制字符，请删除后重试。"
+# NUL cannot be stored in PostgreSQL text; no legitimate input carries it or other C0 controls
+# except tab and line breaks.
+FORBIDDEN_CHARACTERS = frozenset(chr(c) for c in range(32)) - {"\t", "\n", "\r"}
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -77,6 +81,8 @@ def client_addr() -> str:
 
 def _before_request():
     g.write_intent_token = write_intent.set(request.method not in SAFE_METHODS)
+    if _has_forbidden_characters():
+        return error_response(400, INVALID_CHARACTERS_MESSAGE)
     user = current_user if current_user.is_authenticated else None
     if user is not None:
         scope = Scope("tenant", frozenset({user.tenant_id}), user.tenant_id)
@@ -84,6 +90,16 @@ def _before_request():
         scope = Scope("anonymous", frozenset(), None)
     g.scope_token = enter_scope(scope)
     return _enforce_access(user)
+
+
+def _has_forbidden_characters() -> bool:
+    try:
+        values = [*request.args.values(), *request.args.keys()]
+        if request.method not in SAFE_METHODS:
+            values += [*request.form.values(), *request.form.keys()]
+    except UnicodeDecodeError:
+        return True
+    return any(ch in FORBIDDEN_CHARACTERS for value in values for ch in value)
 
 
 def _enforce_access(user):

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from portal import htmx
 from portal.access import access, city_roles, roles
 from portal.extensions import db
+from portal.ids import parse_id
 from portal.pagination import paginate, parse_page
 from portal.web import client_addr
 from tenants import admin
@@ -62,7 +63,12 @@ def tenant_list():
     if kind in TENANT_KINDS:
         statement = statement.where(Tenant.kind == kind)
     if q:
-        statement = statement.where(or_(Tenant.name.contains(q), Tenant.code.contains(q.lower())))
+        statement = statement.where(
+            or_(
+                Tenant.name.contains(q, autoescape=True),
+                Tenant.code.contains(q.lower(), autoescape=True),
+            )
+        )
     page = paginate(db.session, statement, parse_page(request.args.get("page")))
     template = (
         "admin/_tenant_rows.html"
@@ -156,7 +162,10 @@ def _user_or_404(user_id: int) -> User:
 def _managed_tenant() -> Tenant:
     """The tenant whose users are shown: one's own, or any for the city admin (?tenant=)."""
     me = current_user._get_current_object()
-    wanted = request.values.get("tenant", type=int)
+    raw = request.values.get("tenant")
+    wanted = parse_id(raw)
+    if raw and wanted is None:
+        abort(404)
     if wanted is None or wanted == me.tenant_id:
         return me.tenant
     if not admin.is_city_admin(me):
@@ -175,7 +184,10 @@ def user_list():
         statement = select(User).where(User.tenant_id == tenant.id).order_by(User.login_name)
         if q:
             statement = statement.where(
-                or_(User.login_name.contains(q.lower()), User.display_name.contains(q))
+                or_(
+                    User.login_name.contains(q.lower(), autoescape=True),
+                    User.display_name.contains(q, autoescape=True),
+                )
             )
         if role in ROLES:
             statement = statement.where(User.roles.contains(role))

@@ -15,6 +15,7 @@ from portal.access import access, roles
 from portal.audit.models import AuditEvent
 from portal.audit.service import ACTION_LABELS
 from portal.extensions import db
+from portal.ids import parse_id
 from portal.pagination import paginate, parse_page
 from portal.web import SHANGHAI
 from tenants.admin import is_city_admin
@@ -42,7 +43,7 @@ def event_list():
     city = is_city_admin(me)
     action = request.args.get("action", "")
     actor = (request.args.get("actor") or "").strip()[:64]
-    tenant_filter = request.args.get("tenant", type=int) if city else None
+    tenant_filter = parse_id(request.args.get("tenant")) if city else None
     date_from = _parse_date(request.args.get("from"))
     date_to = _parse_date(request.args.get("to"))
     date_error = None
@@ -55,7 +56,9 @@ def event_list():
         if action in ACTION_LABELS:
             statement = statement.where(AuditEvent.action == action)
         if actor:
-            statement = statement.where(AuditEvent.actor_name.contains(actor.lower()))
+            statement = statement.where(
+                AuditEvent.actor_name.contains(actor.lower(), autoescape=True)
+            )
         if tenant_filter:
             statement = statement.where(AuditEvent.tenant_id == tenant_filter)
         if date_from:
