@@ -62,6 +62,7 @@ def init_app(app: Flask) -> None:
     app.teardown_request(_teardown_request)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(PermissionError, _permission_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.add_template_filter(local_datetime, "local_dt")
@@ -184,6 +185,13 @@ def error_response(status: int, message: str | None = None):
 def _csrf_error(exc: CSRFError):
     db.session.rollback()
     return error_response(400, CSRF_MESSAGE)
+
+
+def _permission_error(exc: PermissionError):
+    # A domain service refused the actor (tenants.admin.NotAllowedError and the like): the access
+    # rules should have stopped the request earlier, so this is the second line of defence.
+    db.session.rollback()
+    return error_response(403)
 
 
 def _http_error(exc: HTTPException):

@@ -171,25 +171,33 @@ def set_tenant_active(session: Session, ctx: Context, tenant: Tenant, active: bo
     _require_city_admin(ctx)
     if tenant.kind == "city" and not active:
         raise AdminError({"active": "不能停用市级招商部门。"})
+    _flip_active(session, ctx, tenant, active, tenant_id=tenant.id, noun="单位")
+    if not active:
+        end_tenant_sessions(session, tenant.id)
+
+
+def _flip_active(session: Session, ctx: Context, obj, active: bool, *, tenant_id, noun) -> None:
+    """Set ``active`` only if it still holds the opposite value: of two admins pressing the same
+    button at once, exactly one wins and the other is told the object already changed."""
+    model = type(obj)
     changed = session.execute(
-        update(Tenant)
-        .where(Tenant.id == tenant.id, Tenant.active.is_(not active))
+        update(model)
+        .where(model.id == obj.id, model.active.is_(not active))
         .values(active=active)
         .execution_options(synchronize_session=False)
     ).rowcount
     if changed != 1:
         state = "启用" if active else "停用"
-        raise AdminError({"active": f"该单位已处于{state}状态（可能刚被其他管理员修改）。"})
-    session.refresh(tenant)
-    if not active:
-        end_tenant_sessions(session, tenant.id)
+        raise AdminError({"active": f"该{noun}已处于{state}状态（可能刚被其他管理员修改）。"})
+    session.refresh(obj)
+    kind = model.__tablename__.split("_")[0]
     audit.record(
         session,
         ctx.actor,
-        "tenant_activated" if active else "tenant_deactivated",
-        tenant_id=tenant.id,
-        object_type="tenant",
-        object_id=tenant.id,
+        f"{kind}_activated" if active else f"{kind}_deactivated",
+        tenant_id=tenant_id,
+        object_type=kind,
+        object_id=obj.id,
         before={"active": not active},
         after={"active": active},
     )
@@ -304,28 +312,9 @@ def set_user_active(session: Session, ctx: Context, user: User, active: bool) ->
     _require_user_admin(ctx, user.tenant_id)
     if user.id == ctx.user.id and not active:
         raise AdminError({"active": "不能停用自己的账号。"})
-    changed = session.execute(
-        update(User)
-        .where(User.id == user.id, User.active.is_(not active))
-        .values(active=active)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
-        state = "启用" if active else "停用"
-        raise AdminError({"active": f"该用户已处于{state}状态（可能刚被其他管理员修改）。"})
-    session.refresh(user)
+    _flip_active(session, ctx, user, active, tenant_id=user.tenant_id, noun="用户")
     if not active:
         end_all_sessions(session, user.id)
-    audit.record(
-        session,
-        ctx.actor,
-        "user_activated" if active else "user_deactivated",
-        tenant_id=user.tenant_id,
-        object_type="user",
-        object_id=user.id,
-        before={"active": not active},
-        after={"active": active},
-    )
 
 
 def reset_password(session: Session, ctx: Context, user: User, new_password: str) -> None:
