@@ -245,7 +245,14 @@ def local_date(value) -> str:
 
 
 def _template_context():
+    from portal.audit.service import ACTION_LABELS
     from portal.navigation import navigation_for
+    from tenants.models import TENANT_KINDS
 
     user = current_user if current_user.is_authenticated else None
-    return {"nav_items": navigation_for(user), "signed_in_user": user}
+    return {
+        "nav_items": navigation_for(user),
+        "signed_in_user": user,
+        "tenant_kinds": TENANT_KINDS,
+        "action_labels": ACTION_LABELS,
+    }
