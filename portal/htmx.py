@@ -35,7 +35,8 @@ def add_toast(response: Response, message: str, level: str = "info") -> Response
         except ValueError:
             triggers = {existing: None}
     triggers["xqb:toast"] = {"message": message, "level": level}
-    response.headers["HX-Trigger"] = json.dumps(triggers, ensure_ascii=False)
+    # Header values travel as Latin-1: keep the Chinese as \uXXXX escapes; htmx parses the JSON.
+    response.headers["HX-Trigger"] = json.dumps(triggers)
     return response
 
 

@@ -458,3 +458,12 @@ def test_health_reports_the_database_without_data(client, http_world):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "database": {"status": "ok"}}
+
+
+def test_htmx_toast_headers_are_valid_http_header_values(app, http_world):
+    """A real server must encode headers as Latin-1; the test client would not notice."""
+    client = signed_in_client(app, "county-a.officer")
+    response = client.get("/admin/tenants", headers={"HX-Request": "true"})
+    header = response.headers["HX-Trigger"]
+    header.encode("latin-1")
+    assert json.loads(header)["xqb:toast"]["message"] == "您没有权限执行此操作。"
