@@ -8,6 +8,7 @@ refused request changes nothing.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -286,4 +287,5 @@ def test_anonymous_htmx_request_gets_401_and_a_redirect_to_login(client, http_wo
     )
     assert response.status_code == 401
     assert urlsplit(response.headers["HX-Redirect"]).path == "/login"
-    assert "登录已过期" in response.headers["HX-Trigger"]
+    toast = json.loads(response.headers["HX-Trigger"])["xqb:toast"]
+    assert toast["message"] == "登录已过期，请重新登录。"
