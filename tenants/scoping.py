@@ -28,6 +28,7 @@ from sqlalchemy import ForeignKey, event
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
+    RelationshipProperty,
     Session,
     declared_attr,
     mapped_column,
@@ -35,6 +36,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.schema import Table
+from sqlalchemy.sql.selectable import Alias, Join, Select
 
 # The named wider scopes. Opening one is a deliberate act that shows up in code review and grep.
 WIDE_SCOPES = frozenset(
@@ -89,13 +91,45 @@ def require_scope() -> Scope:
     return scope
 
 
+# The sessions that ran statements while the innermost wide scope was open.
+_wide_sessions: ContextVar[set | None] = ContextVar("wide_sessions", default=None)
+
+
 @contextlib.contextmanager
 def _scope(scope: Scope) -> Iterator[Scope]:
     token = _current_scope.set(scope)
+    sessions_token = _wide_sessions.set(set()) if scope.is_wide else None
     try:
         yield scope
     finally:
+        touched = _wide_sessions.get() if sessions_token is not None else None
+        if sessions_token is not None:
+            _wide_sessions.reset(sessions_token)
         _current_scope.reset(token)
+        restored = _current_scope.get()
+        if touched and (restored is None or not restored.is_wide):
+            for session in touched:
+                _expire_tenant_relationships(session)
+
+
+def _expire_tenant_relationships(session) -> None:
+    """Leaving a wide scope: a collection it loaded must not be served from memory to a narrower
+    scope. Expire loaded, unchanged relationships to tenant-owned classes, so that the next
+    access loads them again through the criteria. (Single objects stay in the identity map:
+    ``_get_impl`` and ``before_flush`` guard those.)"""
+    from sqlalchemy import inspect
+
+    for obj in list(session.identity_map.values()):
+        state = inspect(obj)
+        keys = [
+            rel.key
+            for rel in state.mapper.relationships
+            if issubclass(rel.mapper.class_, TenantOwned)
+            and rel.key in state.dict
+            and not state.attrs[rel.key].history.has_changes()
+        ]
+        if keys:
+            session.expire(obj, keys)
 
 
 def tenant_scope(tenant_id: int) -> contextlib.AbstractContextManager[Scope]:
@@ -138,12 +172,22 @@ class TenantOwned:
         return mapped_column(ForeignKey("tenant.id"), index=True)
 
 
-def _tenant_owned_tables() -> set[str]:
-    return {
-        mapper.local_table.name
-        for mapper in _tenant_owned_mappers()
-        if isinstance(mapper.local_table, Table)
-    }
+_owned_tables_cache: dict[tuple, frozenset[str]] = {}
+
+
+def _tenant_owned_tables() -> frozenset[str]:
+    # Asked on every statement: cache per set of tenant-owned classes (new models bust it).
+    classes = tuple(_all_subclasses(TenantOwned))
+    cached = _owned_tables_cache.get(classes)
+    if cached is None:
+        cached = frozenset(
+            mapper.local_table.name
+            for mapper in _tenant_owned_mappers()
+            if isinstance(mapper.local_table, Table)
+        )
+        _owned_tables_cache.clear()
+        _owned_tables_cache[classes] = cached
+    return cached
 
 
 def _tenant_owned_mappers():
@@ -166,10 +210,82 @@ def _statement_tables(statement) -> set[str]:
     for element in visitors.iterate(statement):
         if isinstance(element, Table):
             names.add(element.name)
+        # join(Tenant.users): the relationship's target table is not a child element.
+        for target, *_ in getattr(element, "_setup_joins", ()):
+            prop = getattr(target, "property", None)
+            if isinstance(prop, RelationshipProperty):
+                names.add(prop.mapper.local_table.name)
     return names
 
 
+def _owned_froms(from_, owned):
+    """The tenant-owned tables (or aliases of them) a FROM element reads, through joins."""
+    if isinstance(from_, Join):
+        yield from _owned_froms(from_.left, owned)
+        yield from _owned_froms(from_.right, owned)
+        return
+    base = from_.element if isinstance(from_, Alias) else from_
+    if isinstance(base, Table) and base.name in owned:
+        yield from_
+
+
+def _is_entity_select(select_stmt) -> bool:
+    """Whether with_loader_criteria sees this SELECT: it selects an ORM entity or attribute."""
+    return any("parententity" in col._annotations for col in select_stmt._raw_columns)
+
+
+def _refuse_core_tables_joined_to_entities(select_stmt, owned) -> None:
+    """An ORM select's FROM list may hold joins the ORM made (eager loads), which must not get a
+    second WHERE; but a bare tenant-owned Table joined in by hand (``.join(User.__table__)``)
+    would be read unfiltered. Refuse it: join the model instead."""
+    joins = [f for f in select_stmt.get_final_froms() if isinstance(f, Join)]
+    while joins:
+        join = joins.pop()
+        if isinstance(join.left, Join):
+            joins.append(join.left)
+        # The left-most element is the selected entity's own table; what is joined on is right.
+        element = join.right
+        if isinstance(element, Table) and not element._annotations and element.name in owned:
+            raise TenantScopeError(
+                f"join the mapped class, not the table {element.name}: a bare table "
+                "escapes the tenant criteria"
+            )
+
+
+def _filter_core_selects(statement, allowed_ids):
+    """with_loader_criteria filters ORM entities only. A Core ``select(table)``, an
+    ``exists().where(...)``, ``relationship.any()/has()`` and a Core table joined into an ORM
+    select read a tenant-owned table without one: give every SELECT the tenant criteria."""
+    owned = _tenant_owned_tables()
+
+    def criteria_for(select_stmt):
+        if not isinstance(select_stmt, Select):
+            return ()
+        if _is_entity_select(select_stmt):
+            _refuse_core_tables_joined_to_entities(select_stmt, owned)
+            return ()
+        return tuple(
+            table.c.tenant_id.in_(allowed_ids)
+            for from_ in select_stmt.get_final_froms()
+            for table in _owned_froms(from_, owned)
+        )
+
+    if not any(criteria_for(element) for element in visitors.iterate(statement)):
+        return statement
+
+    def visit_select(select_stmt):
+        select_stmt._where_criteria += criteria_for(select_stmt)
+
+    # Loader options are not clause elements that can be cloned: leave them as they are.
+    options = {
+        opt for el in visitors.iterate(statement) for opt in getattr(el, "_with_options", ())
+    }
+    return visitors.cloned_traverse(statement, {"stop_on": options}, {"select": visit_select})
+
+
 def _add_tenant_criteria(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update:
+        _check_written_tenant(state)
     if not (state.is_select or state.is_update or state.is_delete):
         return
     scope = _current_scope.get()
@@ -181,10 +297,17 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
             )
         return
     if scope.is_wide:
+        sessions = _wide_sessions.get()
+        if sessions is not None:
+            sessions.add(state.session)
         return
     # The tuple is read here, outside the lambda: SQLAlchemy caches the lambda per class and
     # turns closure variables into bound parameters, so each execution gets its own tenants.
     allowed_ids = tuple(sorted(scope.tenant_ids))
+    # A column load refreshes an object the code already holds (loaded under some scope); like
+    # with_loader_criteria, leave it alone rather than turn a held object into a "deleted" one.
+    if state.is_select and not state.is_column_load:
+        state.statement = _filter_core_selects(state.statement, allowed_ids)
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantOwned,
@@ -192,6 +315,36 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
             include_aliases=True,
         )
     )
+
+
+def _check_written_tenant(state: ORMExecuteState) -> None:
+    """ORM-enabled INSERT and UPDATE statements never reach before_flush: check the tenant_id
+    values they write against the scope."""
+    statement = state.statement
+    table = getattr(statement, "table", None)
+    if not isinstance(table, Table) or table.name not in _tenant_owned_tables():
+        return
+    scope = require_scope()
+    if scope.is_wide:
+        return
+
+    def tenant_values(mapping):
+        return [v for k, v in mapping.items() if getattr(k, "key", k) == "tenant_id"]
+
+    values = tenant_values(statement._values or {})
+    for rows in statement._multi_values or ():
+        for row in rows:
+            if isinstance(row, dict):
+                values += tenant_values(row)
+    params = state.parameters
+    for row in params if isinstance(params, list) else [params] if params else []:
+        values += tenant_values(row)
+    if state.is_insert and not values:
+        raise TenantScopeError("a bulk INSERT of tenant-owned rows must name their tenant")
+    for value in values:
+        value = getattr(value, "value", value)  # .values() wraps literals in bind parameters
+        if not isinstance(value, int) or not scope.allows(value):
+            raise TenantScopeError(f"refusing to write tenant_id {value!r} in scope {scope.name}")
 
 
 def _check_flush(session: Session, flush_context, instances) -> None:
@@ -204,12 +357,12 @@ def _check_flush(session: Session, flush_context, instances) -> None:
     for obj in pending:
         _assign_or_check_tenant(obj, scope)
     for obj in changed + deleted:
-        if not scope.allows(_tenant_id_of(obj)):
-            raise TenantScopeError(
-                f"refusing to change {type(obj).__name__} of tenant {_tenant_id_of(obj)} "
-                f"in scope {scope.name}"
-            )
-        _refuse_tenant_move(obj, scope)
+        for tenant_id in _tenants_touched(obj):
+            if not scope.allows(tenant_id):
+                raise TenantScopeError(
+                    f"refusing to change {type(obj).__name__} of tenant {tenant_id} "
+                    f"in scope {scope.name}"
+                )
 
 
 def _tenant_id_of(obj) -> int | None:
@@ -236,20 +389,27 @@ def _assign_or_check_tenant(obj, scope: Scope) -> None:
         )
 
 
-def _refuse_tenant_move(obj, scope: Scope) -> None:
+def _tenants_touched(obj) -> set[int | None]:
+    """Every tenant a change to a stored row involves: its tenant_id before and after and, when
+    the relationship was reassigned (tenant_id follows it only during the flush), the tenants
+    on both sides of that."""
     from sqlalchemy import inspect
 
-    history = inspect(obj).attrs.tenant_id.history
-    for old_id in history.deleted or ():
-        if old_id is not None and not scope.allows(old_id):
-            raise TenantScopeError("refusing to move a row out of a tenant outside the scope")
+    state = inspect(obj)
+    ids = {obj.tenant_id, *(state.attrs.tenant_id.history.deleted or ())}
+    if "tenant" in state.mapper.relationships:
+        history = state.attrs.tenant.history
+        related = (*(history.added or ()), *(history.deleted or ()))
+        ids.update(tenant.id for tenant in related if tenant is not None)
+    return ids
 
 
 class TenantSession(FlaskSQLAlchemySession):
     """The session class for the whole application: ``get`` re-checks the tenant."""
 
-    def get(self, entity, ident, **kwargs):
-        obj = super().get(entity, ident, **kwargs)
+    def _get_impl(self, entity, ident, db_load_fn, **kwargs):
+        # Session.get, Session.get_one, Session.merge and the legacy Query.get all end here.
+        obj = super()._get_impl(entity, ident, db_load_fn, **kwargs)
         if obj is None or not isinstance(obj, TenantOwned):
             return obj
         # The identity map answers without SQL, so the criteria did not run: check here.

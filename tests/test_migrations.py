@@ -1,0 +1,161 @@
+"""The Alembic revisions on a fresh, empty database: up, down to nothing, up again, and the
+schema they build agrees with the models. PostgreSQL gets a throw-away database of its own (the
+session-wide template lives in the `public` schema of the test database and must not be touched).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from portal.config import normalise_database_url
+from portal.extensions import db
+from tests.conftest import PG_URL, USING_POSTGRES, _make_app
+
+APP_TABLES = {"tenant", "user_account", "login_session", "login_failure", "audit_event"}
+SQLITE_TRIGGERS = {"audit_event_no_update", "audit_event_no_delete"}
+POSTGRES_TRIGGERS = {"audit_event_no_change"}
+
+
+@pytest.fixture
+def empty_database_url(tmp_path):
+    """A database with nothing in it: a new SQLite file, or a new PostgreSQL database."""
+    if not USING_POSTGRES:
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    server = make_url(normalise_database_url(PG_URL))
+    name = f"test_migrations_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def fresh_app(empty_database_url, tmp_path):
+    app = _make_app(empty_database_url, tmp_path / "instance")
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def head_revisions(app) -> set[str]:
+    config = app.extensions["migrate"].migrate.get_config()
+    return set(ScriptDirectory.from_config(config).get_heads())
+
+
+def current_revisions(conn) -> set[str]:
+    return set(MigrationContext.configure(conn).get_current_heads())
+
+
+def application_tables(conn) -> set[str]:
+    return set(inspect(conn).get_table_names()) - {"alembic_version"}
+
+
+def audit_triggers(conn) -> set[str]:
+    if conn.dialect.name == "postgresql":
+        rows = conn.execute(
+            text(
+                "SELECT tgname FROM pg_trigger "
+                "WHERE tgrelid = to_regclass('audit_event') AND NOT tgisinternal"
+            )
+        )
+    else:
+        rows = conn.execute(
+            text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'"
+            )
+        )
+    return {row[0] for row in rows}
+
+
+def audit_functions(conn) -> set[str]:
+    if conn.dialect.name != "postgresql":
+        return set()
+    rows = conn.execute(text("SELECT proname FROM pg_proc WHERE proname LIKE 'audit_event%'"))
+    return {row[0] for row in rows}
+
+
+def expected_triggers(conn) -> set[str]:
+    return POSTGRES_TRIGGERS if conn.dialect.name == "postgresql" else SQLITE_TRIGGERS
+
+
+def assert_audit_guard_works(engine) -> None:
+    """The triggers do their job: a row can be added, never changed or removed."""
+    with engine.connect() as conn:
+        _assert_audit_guard_works(conn)
+
+
+def _assert_audit_guard_works(conn) -> None:
+    with conn.begin():
+        conn.execute(
+            text(
+                "INSERT INTO audit_event (occurred_at, actor_name, action, object_type, "
+                "object_id, before, after, client_addr, prev_hash, hash) VALUES "
+                "(:at, 'migration-test', 'probe', '', '', '', '', '', :prev, :hash)"
+            ),
+            {"at": "2026-01-01 00:00:00", "prev": "0" * 64, "hash": "f" * 64},
+        )
+    for statement in ("UPDATE audit_event SET after = 'x'", "DELETE FROM audit_event"):
+        with pytest.raises(DBAPIError, match="append-only"), conn.begin():
+            conn.execute(text(statement))
+    with conn.begin():
+        assert conn.scalar(text("SELECT after FROM audit_event")) == ""
+
+
+def test_upgrade_downgrade_upgrade_on_an_empty_database(fresh_app):
+    with fresh_app.app_context():
+        with db.engine.connect() as conn:
+            assert application_tables(conn) == set()
+
+        upgrade()
+        with db.engine.connect() as conn:
+            assert application_tables(conn) == APP_TABLES
+            assert current_revisions(conn) == head_revisions(fresh_app)
+            assert audit_triggers(conn) == expected_triggers(conn)
+
+        downgrade(revision="base")
+        with db.engine.connect() as conn:
+            assert application_tables(conn) == set()
+            assert audit_triggers(conn) == set()
+            assert audit_functions(conn) == set()
+            assert current_revisions(conn) == set()
+
+        upgrade()
+        with db.engine.connect() as conn:
+            assert application_tables(conn) == APP_TABLES
+            assert current_revisions(conn) == head_revisions(fresh_app)
+            differences = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            assert differences == [], "models and migrations disagree"
+            assert audit_triggers(conn) == expected_triggers(conn)
+            if conn.dialect.name == "postgresql":
+                assert audit_functions(conn) == {"audit_event_append_only"}
+        assert_audit_guard_works(db.engine)
+
+
+def test_flask_db_upgrade_cli(fresh_app):
+    runner = fresh_app.test_cli_runner()
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, f"{result.output}\n{result.exception!r}"
+    with fresh_app.app_context(), db.engine.connect() as conn:
+        assert application_tables(conn) == APP_TABLES
+        assert current_revisions(conn) == head_revisions(fresh_app)
+        assert audit_triggers(conn) == expected_triggers(conn)
+
+    # Running it again on an up-to-date database is a no-op, not an error.
+    again = runner.invoke(args=["db", "upgrade"])
+    assert again.exit_code == 0, f"{again.output}\n{again.exception!r}"
