@@ -4,16 +4,21 @@ One place decides which tenants' rows a piece of code may touch: the *current sc
 context variable. Web requests set it from the signed-in user; code that legitimately needs more
 (city oversight, assessors, CLI jobs, the sign-in lookup itself) opens a *named* wider scope.
 
-The guard works on three paths:
+The guard works on these paths:
 
 * ``do_orm_execute``: every SELECT, UPDATE and DELETE run through a session gets a
   ``with_loader_criteria`` on each tenant-owned model, including joins, aliases, relationship
-  loads and ORM-enabled bulk statements. If no scope is set and the statement touches a
-  tenant-owned table, it raises instead of returning everything.
-* ``TenantSession.get``: an object already in the identity map is returned without SQL, so the
-  criteria never run; the override re-checks the object's tenant.
-* ``before_flush``: inserts get the scope's tenant or are refused, and no flush may write or delete
-  a row of a tenant outside the scope.
+  loads and ORM-enabled bulk statements. SELECTs that read a tenant-owned table without an ORM
+  entity (Core ``select(table)``, ``exists()``, ``relationship.any()``) get the criteria added
+  directly; a bare table joined into an ORM select is refused. ORM-enabled bulk INSERT and
+  UPDATE may only write ``tenant_id`` values inside the scope. If no scope is set and the
+  statement touches a tenant-owned table, it raises instead of returning everything.
+* ``TenantSession._get_impl``: an object already in the identity map is returned without SQL,
+  so the criteria never run; ``get``, ``get_one``, ``merge`` and ``Query.get`` re-check it here.
+* Leaving a wide scope expires the tenant-owned collections it loaded, so a narrower scope does
+  not read them from memory.
+* ``before_flush``: inserts get the scope's tenant or are refused, and no flush may write, move
+  (by column or relationship) or delete a row of a tenant outside the scope.
 """
 
 from __future__ import annotations
