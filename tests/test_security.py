@@ -467,3 +467,41 @@ def test_htmx_toast_headers_are_valid_http_header_values(app, http_world):
     header = response.headers["HX-Trigger"]
     header.encode("latin-1")
     assert json.loads(header)["xqb:toast"]["message"] == "您没有权限执行此操作。"
+
+
+def test_an_unexpected_error_shows_the_chinese_500_page_and_a_toast(app, http_world):
+    from portal.access import PUBLIC, access
+
+    @app.route("/boom")
+    @access(PUBLIC)
+    def boom():
+        raise RuntimeError("simulated failure")
+
+    app.config["PROPAGATE_UNEXPECTED"] = False
+    client = app.test_client()
+    page = client.get("/boom")
+    assert page.status_code == 500
+    assert "系统出现错误，已记录，请稍后再试。" in page.get_data(as_text=True)
+    _assert_security_headers(page)
+    fragment = client.get("/boom", headers={"HX-Request": "true"})
+    assert fragment.status_code == 500
+    toast = json.loads(fragment.headers["HX-Trigger"])["xqb:toast"]
+    assert toast == {"message": "系统出现错误，已记录，请稍后再试。", "level": "error"}
+
+
+def test_old_login_failures_are_pruned(app, http_world):
+    from datetime import timedelta
+
+    from portal.database import utcnow
+
+    with app.app_context():
+        db.session.add(
+            LoginFailure(
+                login_name="x", client_addr="10.0.0.1", occurred_at=utcnow() - timedelta(days=2)
+            )
+        )
+        db.session.commit()
+    _attempt(app, "county-a.officer", "wrong-password", "10.3.0.1")
+    with app.app_context():
+        names = db.session.scalars(select(LoginFailure.login_name)).all()
+    assert names == ["county-a.officer"]

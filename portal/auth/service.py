@@ -19,6 +19,8 @@ from tenants.scoping import wider_scope
 
 MAX_FAILURES = 10
 FAILURE_WINDOW = timedelta(minutes=15)
+# Failures are only needed for the window; older ones are pruned as new ones arrive.
+FAILURE_RETENTION = timedelta(days=1)
 SESSION_LIFETIME = timedelta(hours=12)
 
 GENERIC_LOGIN_ERROR = "登录名或密码不正确，或账号不可用。"
@@ -100,6 +102,7 @@ def sign_in(
 
 
 def _record_failure(session, name, client_addr, now, user, reason) -> None:
+    session.execute(delete(LoginFailure).where(LoginFailure.occurred_at < now - FAILURE_RETENTION))
     session.add(LoginFailure(login_name=name, client_addr=client_addr, occurred_at=now))
     actor = audit.Actor(None, name, user.tenant_id if user else None, client_addr)
     audit.record(
