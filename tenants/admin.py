@@ -50,6 +50,24 @@ class Context:
         return audit.Actor.of(self.user, self.client_addr)
 
 
+def _audit(session: Session, ctx: Context, action: str, obj, before=None, after=None) -> None:
+    """Audit a change to a tenant or user, filed under the tenant it concerns."""
+    if isinstance(obj, Tenant):
+        object_type, tenant_id = "tenant", obj.id
+    else:
+        object_type, tenant_id = "user", obj.tenant_id
+    audit.record(
+        session,
+        ctx.actor,
+        action,
+        tenant_id=tenant_id,
+        object_type=object_type,
+        object_id=obj.id,
+        before=before,
+        after=after,
+    )
+
+
 def is_city_admin(user: User) -> bool:
     return user.has_role("admin") and user.tenant.kind == "city"
 
@@ -121,15 +139,7 @@ def create_tenant(
     tenant = Tenant(code=code, name=name, kind=kind, parent_id=parent_id, active=True)
     session.add(tenant)
     _flush_or_conflict(session, {"code": "该单位代码或名称已被使用。"})
-    audit.record(
-        session,
-        ctx.actor,
-        "tenant_created",
-        tenant_id=tenant.id,
-        object_type="tenant",
-        object_id=tenant.id,
-        after=tenant_snapshot(tenant),
-    )
+    _audit(session, ctx, "tenant_created", tenant, after=tenant_snapshot(tenant))
     return tenant
 
 
@@ -153,16 +163,7 @@ def update_tenant(
     tenant.name, tenant.parent_id = name, parent_id
     _flush_or_conflict(session, {"name": "已有同名单位。"})
     if before != tenant_snapshot(tenant):
-        audit.record(
-            session,
-            ctx.actor,
-            "tenant_updated",
-            tenant_id=tenant.id,
-            object_type="tenant",
-            object_id=tenant.id,
-            before=before,
-            after=tenant_snapshot(tenant),
-        )
+        _audit(session, ctx, "tenant_updated", tenant, before, tenant_snapshot(tenant))
     return tenant
 
 
@@ -171,12 +172,12 @@ def set_tenant_active(session: Session, ctx: Context, tenant: Tenant, active: bo
     _require_city_admin(ctx)
     if tenant.kind == "city" and not active:
         raise AdminError({"active": "不能停用市级招商部门。"})
-    _flip_active(session, ctx, tenant, active, tenant_id=tenant.id, noun="单位")
+    _flip_active(session, ctx, tenant, active, noun="单位")
     if not active:
         end_tenant_sessions(session, tenant.id)
 
 
-def _flip_active(session: Session, ctx: Context, obj, active: bool, *, tenant_id, noun) -> None:
+def _flip_active(session: Session, ctx: Context, obj, active: bool, *, noun: str) -> None:
     """Set ``active`` only if it still holds the opposite value: of two admins pressing the same
     button at once, exactly one wins and the other is told the object already changed."""
     model = type(obj)
@@ -191,16 +192,8 @@ def _flip_active(session: Session, ctx: Context, obj, active: bool, *, tenant_id
         raise AdminError({"active": f"该{noun}已处于{state}状态（可能刚被其他管理员修改）。"})
     session.refresh(obj)
     kind = model.__tablename__.split("_")[0]
-    audit.record(
-        session,
-        ctx.actor,
-        f"{kind}_activated" if active else f"{kind}_deactivated",
-        tenant_id=tenant_id,
-        object_type=kind,
-        object_id=obj.id,
-        before={"active": not active},
-        after={"active": active},
-    )
+    action = f"{kind}_activated" if active else f"{kind}_deactivated"
+    _audit(session, ctx, action, obj, {"active": not active}, {"active": active})
 
 
 def _validate_roles(tenant: Tenant, roles: list[str], errors: dict) -> list[str]:
@@ -254,15 +247,7 @@ def create_user(
     user.set_roles(roles)
     session.add(user)
     _flush_or_conflict(session, {"login_name": "该登录名已被使用。"})
-    audit.record(
-        session,
-        ctx.actor,
-        "user_created",
-        tenant_id=tenant.id,
-        object_type="user",
-        object_id=user.id,
-        after=user_snapshot(user),
-    )
+    _audit(session, ctx, "user_created", user, after=user_snapshot(user))
     return user
 
 
@@ -294,16 +279,7 @@ def update_user(
     after = user_snapshot(user)
     if before != after:
         action = "user_roles_changed" if before["roles"] != after["roles"] else "user_updated"
-        audit.record(
-            session,
-            ctx.actor,
-            action,
-            tenant_id=user.tenant_id,
-            object_type="user",
-            object_id=user.id,
-            before=before,
-            after=after,
-        )
+        _audit(session, ctx, action, user, before, after)
     return user
 
 
@@ -312,7 +288,7 @@ def set_user_active(session: Session, ctx: Context, user: User, active: bool) ->
     _require_user_admin(ctx, user.tenant_id)
     if user.id == ctx.user.id and not active:
         raise AdminError({"active": "不能停用自己的账号。"})
-    _flip_active(session, ctx, user, active, tenant_id=user.tenant_id, noun="用户")
+    _flip_active(session, ctx, user, active, noun="用户")
     if not active:
         end_all_sessions(session, user.id)
 
@@ -326,14 +302,7 @@ def reset_password(session: Session, ctx: Context, user: User, new_password: str
     user.password_hash = hash_password(new_password)
     user.must_change_password = True
     end_all_sessions(session, user.id)
-    audit.record(
-        session,
-        ctx.actor,
-        "user_password_reset",
-        tenant_id=user.tenant_id,
-        object_type="user",
-        object_id=user.id,
-    )
+    _audit(session, ctx, "user_password_reset", user)
 
 
 def _flush_or_conflict(session: Session, errors: dict[str, str]) -> None:
