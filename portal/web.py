@@ -244,6 +244,16 @@ def local_date(value) -> str:
     return local_datetime(value, "%Y-%m-%d")
 
 
+def _calendar_years_to_update(user) -> list[int]:
+    """For the city admin's banner: years whose holidays nobody has entered yet."""
+    if user is None or not (user.has_role("admin") and user.tenant.kind == "city"):
+        return []
+    from portal.database import utcnow
+    from portal.workdays.service import years_needing_update
+
+    return years_needing_update(db.session, utcnow().astimezone(SHANGHAI).date())
+
+
 def _template_context():
     from portal.audit.service import ACTION_LABELS
     from portal.navigation import navigation_for
@@ -251,6 +261,7 @@ def _template_context():
 
     user = current_user if current_user.is_authenticated else None
     return {
+        "calendar_years_to_update": _calendar_years_to_update(user),
         "nav_items": navigation_for(user),
         "signed_in_user": user,
         "tenant_kinds": TENANT_KINDS,

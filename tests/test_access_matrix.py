@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from portal.access import rule_of
 from portal.extensions import db
+from portal.workdays.models import CalendarDay
 from tenants.models import Tenant, User
 from tenants.scoping import wider_scope
 from tests.conftest import csrf_from, login, make_tenant, record_figure
@@ -62,8 +64,10 @@ def _tenant_key(login_name: str) -> str:
     return login_name.split(".")[0].replace("-", "_")
 
 
-def _params(world, spare_tenant_id):
+def _params(world, spare_tenant_id, spare_day_id=0):
     return {
+        # City-wide calendar rows: the city admin's only, like tenant records.
+        "day_id": Param(False, own=lambda key: spare_day_id, foreign=None),
         "user_id": Param(
             True,
             own=lambda key: world.users[f"{key.replace('_', '-')}.target"],
@@ -204,9 +208,11 @@ def test_access_matrix(app, http_world):
     world = http_world
     with app.app_context(), wider_scope("cli"):
         spare = make_tenant(db.session, "spare-park", "备用园区", "park", world.tenants["city"])
+        spare_day = CalendarDay(day=date(2027, 1, 1), is_workday=False, note="元旦")
+        db.session.add(spare_day)
         db.session.commit()
-        spare_id = spare.id
-    params = _params(world, spare_id)
+        spare_id, spare_day_id = spare.id, spare_day.id
+    params = _params(world, spare_id, spare_day_id)
     routes = _routes(app)
     # Sign-out ends the session, so each actor tries it last.
     routes.sort(key=lambda pair: pair[0].endpoint == "auth.logout")

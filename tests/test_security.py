@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from urllib.parse import urlsplit
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 
 from portal.auth.models import LoginFailure, LoginSession
 from portal.extensions import db
+from portal.workdays.models import CalendarDay
 from tenants.models import Tenant, User
 from tenants.scoping import wider_scope
 from tests.conftest import (
@@ -37,6 +39,7 @@ def _url_for_rule(app, rule, world):
         values[arg] = {
             "user_id": world.users["county-a.target"],
             "tenant_id": world.tenants["county_b"],
+            "day_id": world.calendar_day_id,
         }[arg]
     with app.test_request_context():
         from flask import url_for
@@ -51,8 +54,9 @@ def _state(app):
         ).all()
         tenants = db.session.execute(select(Tenant.id, Tenant.name, Tenant.active)).all()
         sessions = db.session.scalar(select(func.count(LoginSession.id)))
+        days = db.session.execute(select(CalendarDay.id, CalendarDay.day)).all()
         db.session.remove()
-    return sorted(users), sorted(tenants), sessions
+    return sorted(users), sorted(tenants), sessions, sorted(days)
 
 
 # A plausible form for each mutating route, so that with a valid token the request would act.
@@ -76,6 +80,8 @@ FORMS = {
     "tenants.user_edit": {"display_name": "改名", "roles": "head"},
     "tenants.user_set_active": {"active": "0"},
     "tenants.user_reset_password": {"password": "Reset-pass-2026"},
+    "workdays.calendar_days": {"day": "2027-10-01", "kind": "holiday", "note": "国庆节"},
+    "workdays.calendar_day_delete": {},
 }
 
 
@@ -85,6 +91,11 @@ def test_every_mutating_route_has_a_csrf_case(app):
 
 @pytest.mark.parametrize("attack", ["no token", "wrong token", "another session's token"])
 def test_csrf_is_required_on_every_mutating_route(app, http_world, attack):
+    with app.app_context():
+        day = CalendarDay(day=date(2027, 1, 1), is_workday=False, note="元旦")
+        db.session.add(day)
+        db.session.commit()
+        http_world.calendar_day_id = day.id
     victim = signed_in_client(app, "city.admin")
     other = signed_in_client(app, "county-a.admin")
     other_token = page_token(other)

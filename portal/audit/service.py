@@ -33,6 +33,8 @@ ACTION_LABELS = {
     "user_activated": "启用用户",
     "user_password_reset": "重置密码",
     "user_roles_changed": "调整角色",
+    "calendar_day_added": "设置节假日/调休",
+    "calendar_day_removed": "删除节假日/调休",
 }
 
 

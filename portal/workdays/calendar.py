@@ -1,0 +1,99 @@
+"""Deadlines in working days: China's holidays and 调休 make-up days, plus the city's own table.
+
+Pure functions over dates; no Flask, no database. `chinese-calendar` knows the years it ships
+(2004–2026 in 1.11.0) and raises for others; for those the weekday rule applies, corrected by the
+admin-maintained table (which also overrides the package where both speak).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# Far enough for any deadline a person would set; a bound so a bad table cannot loop forever.
+MAX_SEARCH_DAYS = 3660
+
+
+class CalendarError(ValueError):
+    pass
+
+
+@cache
+def package_covers(year: int) -> bool:
+    """Whether chinese-calendar has the official holiday schedule for this year."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def local_date(moment: datetime) -> date:
+    """The Asia/Shanghai calendar date of an aware moment (never the server's local date)."""
+    if moment.tzinfo is None:
+        raise CalendarError("naive datetimes are ambiguous: pass an aware datetime")
+    return moment.astimezone(SHANGHAI).date()
+
+
+def end_of_local_day(day: date) -> datetime:
+    """24:00 Asia/Shanghai at the end of ``day``, as an aware UTC datetime."""
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+class WorkCalendar:
+    """Which days are working days, given the city's overrides (date -> is a working day)."""
+
+    def __init__(self, overrides: Mapping[date, bool] | None = None):
+        self.overrides = dict(overrides or {})
+
+    def is_workday(self, day: date) -> bool:
+        if day in self.overrides:
+            return self.overrides[day]
+        if package_covers(day.year):
+            return chinese_calendar.is_workday(day)
+        return day.weekday() < 5
+
+    def next_workday(self, day: date) -> date:
+        """The first working day strictly after ``day``."""
+        for offset in range(1, MAX_SEARCH_DAYS):
+            candidate = day + timedelta(days=offset)
+            if self.is_workday(candidate):
+                return candidate
+        raise CalendarError(f"no working day within {MAX_SEARCH_DAYS} days after {day}")
+
+    def nth_workday_after(self, day: date, count: int) -> date:
+        if count < 1:
+            raise CalendarError("a deadline needs at least one working day")
+        for _ in range(count):
+            day = self.next_workday(day)
+        return day
+
+    def deadline(self, start: datetime, working_days: int) -> datetime:
+        """The deadline ``working_days`` after ``start``: the end (24:00 Asia/Shanghai) of the
+        Nth working day after the local day of ``start``. The day of dispatch never counts, so
+        a lead sent at 17:55 on Friday is due at the end of Monday, not in five minutes."""
+        return end_of_local_day(self.nth_workday_after(local_date(start), working_days))
+
+    def working_days_overdue(self, deadline: datetime, now: datetime) -> int:
+        """Working days that have begun since ``deadline`` passed (0 when not yet overdue)."""
+        if now <= deadline:
+            return 0
+        first_late_day = local_date(deadline)  # the deadline is 24:00: this is the day after
+        today = local_date(now)
+        late = 0
+        day = first_late_day
+        while day <= today and late < MAX_SEARCH_DAYS:
+            if self.is_workday(day):
+                late += 1
+            day += timedelta(days=1)
+        return late
+
+    def uncovered_years(self, years) -> list[int]:
+        """Years the package does not know and the city's table does not mention at all."""
+        known = {day.year for day in self.overrides}
+        return [year for year in years if not package_covers(year) and year not in known]
