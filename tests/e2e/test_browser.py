@@ -269,3 +269,18 @@ def test_htmx_request_after_session_ended_redirects_to_login(portal: Portal):
     portal.sign_in("dean.admin")
     expect(page).to_have_url(path_url(portal, "/admin/users"))
     expect(page.get_by_role("heading", level=1)).to_have_text("用户管理 · 德安县")
+
+
+def test_a_refused_form_shows_its_field_errors_in_place(portal: Portal):
+    """A boosted form answered 422 is swapped in, so the officer reads what to fix."""
+    page = portal.page
+    portal.sign_in("city.admin")
+    page.goto("/admin/calendar?year=2027")
+    portal.settled()
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator(".field-error").first).to_have_text("请填写有效的日期，格式如 2027-01-01。")
+    expect(page.get_by_text("请选择“放假”或“调休上班”。")).to_be_visible()
+    portal.shot("calendar-form-errors")
+    # Chromium logs the 422 itself as a failed resource; nothing else may appear.
+    assert [m for m in portal.problems.console_errors if "422" not in m] == []
+    assert portal.problems.page_errors == []
