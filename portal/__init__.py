@@ -58,6 +58,7 @@ def _import_models() -> None:
     # Every model module, so that metadata (and Alembic) sees the whole schema.
     import portal.audit.models  # noqa: F401
     import portal.auth.models  # noqa: F401
+    import portal.leads.models  # noqa: F401
     import portal.workdays.models  # noqa: F401
     import tenants.models  # noqa: F401
 
@@ -67,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.auth.views import bp as auth_bp
     from portal.dashboard.views import bp as dashboard_bp
     from portal.health import bp as health_bp
+    from portal.leads.views import bp as leads_bp
     from portal.workdays.views import bp as workdays_bp
     from tenants.views import bp as tenants_bp
 
@@ -76,6 +78,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(tenants_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(workdays_bp)
+    app.register_blueprint(leads_bp)
 
 
 def _register_cli(app: Flask) -> None:

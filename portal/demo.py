@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from portal.audit import service as audit
 from portal.auth.passwords import hash_password
 from portal.extensions import db
+from portal.leads.chains import seed_default_chains
 from tenants.admin import tenant_snapshot, user_snapshot
 from tenants.models import ASSESSOR_TENANT_KINDS, Tenant, User
 from tenants.scoping import wider_scope
@@ -57,7 +58,7 @@ def demo_users() -> list[tuple[str, str, str, str]]:
 
 def seed_demo_city(session: Session, password: str) -> dict[str, int]:
     """Create what is missing; never touch what exists. Returns counts of rows created."""
-    created = {"tenants": 0, "users": 0}
+    created = {"tenants": 0, "users": 0, "chains": 0}
     actor = audit.Actor(None, "demo-seed", None)
     with wider_scope("cli"):
         by_code = {t.code: t for t in session.scalars(select(Tenant)).all()}
@@ -105,6 +106,7 @@ def seed_demo_city(session: Session, password: str) -> dict[str, int]:
                 object_id=user.id,
                 after=user_snapshot(user),
             )
+    created["chains"] = seed_default_chains(session)
     return created
 
 
@@ -118,6 +120,7 @@ def seed_command():
     created = seed_demo_city(db.session, password)
     db.session.commit()
     click.echo(
-        f"demo city ready: {created['tenants']} tenants and {created['users']} users created "
+        f"demo city ready: {created['tenants']} tenants, {created['users']} users and "
+        f"{created['chains']} industry chains created "
         f"({len(DEMO_TENANTS)} tenants, {len(demo_users())} demo accounts in all)"
     )

@@ -19,6 +19,7 @@ def navigation_for(user) -> list[NavItem]:
         if user.tenant.kind == "city":
             items.append(NavItem("tenants.tenant_list", "单位管理"))
             items.append(NavItem("workdays.calendar_days", "工作日历"))
+            items.append(NavItem("leads.chain_list", "产业链"))
         items.append(NavItem("tenants.user_list", "用户管理"))
         items.append(NavItem("audit.event_list", "审计日志"))
     return items

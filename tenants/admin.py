@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal.activation import flip_active
 from portal.audit import service as audit
 from portal.auth.passwords import hash_password, password_problems
 from portal.auth.service import end_all_sessions, end_tenant_sessions
@@ -181,16 +182,9 @@ def _flip_active(session: Session, ctx: Context, obj, active: bool, *, noun: str
     """Set ``active`` only if it still holds the opposite value: of two admins pressing the same
     button at once, exactly one wins and the other is told the object already changed."""
     model = type(obj)
-    changed = session.execute(
-        update(model)
-        .where(model.id == obj.id, model.active.is_(not active))
-        .values(active=active)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if changed != 1:
+    if not flip_active(session, obj, active):
         state = "启用" if active else "停用"
         raise AdminError({"active": f"该{noun}已处于{state}状态（可能刚被其他管理员修改）。"})
-    session.refresh(obj)
     kind = model.__tablename__.split("_")[0]
     action = f"{kind}_activated" if active else f"{kind}_deactivated"
     _audit(session, ctx, action, obj, {"active": not active}, {"active": active})

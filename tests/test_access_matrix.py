@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from portal.access import rule_of
 from portal.extensions import db
+from portal.leads.models import IndustryChain
 from portal.workdays.models import CalendarDay
 from tenants.models import Tenant, User
 from tenants.scoping import wider_scope
@@ -64,8 +65,9 @@ def _tenant_key(login_name: str) -> str:
     return login_name.split(".")[0].replace("-", "_")
 
 
-def _params(world, spare_tenant_id, spare_day_id=0):
+def _params(world, spare_tenant_id, spare_day_id=0, spare_chain_id=0):
     return {
+        "chain_id": Param(False, own=lambda key: spare_chain_id, foreign=None),
         # City-wide calendar rows: the city admin's only, like tenant records.
         "day_id": Param(False, own=lambda key: spare_day_id, foreign=None),
         "user_id": Param(
@@ -209,10 +211,11 @@ def test_access_matrix(app, http_world):
     with app.app_context(), wider_scope("cli"):
         spare = make_tenant(db.session, "spare-park", "备用园区", "park", world.tenants["city"])
         spare_day = CalendarDay(day=date(2027, 1, 1), is_workday=False, note="元旦")
-        db.session.add(spare_day)
+        spare_chain = IndustryChain(name="备用产业链", sort_order=1, active=True)
+        db.session.add_all([spare_day, spare_chain])
         db.session.commit()
-        spare_id, spare_day_id = spare.id, spare_day.id
-    params = _params(world, spare_id, spare_day_id)
+        spare_id, spare_day_id, spare_chain_id = spare.id, spare_day.id, spare_chain.id
+    params = _params(world, spare_id, spare_day_id, spare_chain_id)
     routes = _routes(app)
     # Sign-out ends the session, so each actor tries it last.
     routes.sort(key=lambda pair: pair[0].endpoint == "auth.logout")

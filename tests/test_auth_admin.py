@@ -385,14 +385,19 @@ def test_audit_log_is_read_within_scope(app, http_world):
 
 def test_demo_seed_is_idempotent_and_every_account_signs_in(app):
     from portal.demo import DEMO_TENANTS, demo_users, seed_demo_city
+    from portal.leads.chains import DEFAULT_CHAINS
 
     with app.app_context():
         first = seed_demo_city(db.session, "Demo-pass-2026")
         db.session.commit()
         again = seed_demo_city(db.session, "Demo-pass-2026")
         db.session.commit()
-        assert first == {"tenants": len(DEMO_TENANTS), "users": len(demo_users())}
-        assert again == {"tenants": 0, "users": 0}
+        assert first == {
+            "tenants": len(DEMO_TENANTS),
+            "users": len(demo_users()),
+            "chains": len(DEFAULT_CHAINS),
+        }
+        assert again == {"tenants": 0, "users": 0, "chains": 0}
         kinds = [kind for _code, _name, kind, _parent in DEMO_TENANTS]
         assert kinds.count("city") == 1 and kinds.count("department") >= 2
         assert kinds.count("county") >= 6 and kinds.count("park") >= 2 and "office" in kinds

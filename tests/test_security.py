@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from portal.auth.models import LoginFailure, LoginSession
 from portal.extensions import db
+from portal.leads.models import IndustryChain
 from portal.workdays.models import CalendarDay
 from tenants.models import Tenant, User
 from tenants.scoping import wider_scope
@@ -40,6 +41,7 @@ def _url_for_rule(app, rule, world):
             "user_id": world.users["county-a.target"],
             "tenant_id": world.tenants["county_b"],
             "day_id": world.calendar_day_id,
+            "chain_id": world.chain_id,
         }[arg]
     with app.test_request_context():
         from flask import url_for
@@ -55,8 +57,11 @@ def _state(app):
         tenants = db.session.execute(select(Tenant.id, Tenant.name, Tenant.active)).all()
         sessions = db.session.scalar(select(func.count(LoginSession.id)))
         days = db.session.execute(select(CalendarDay.id, CalendarDay.day)).all()
+        chains = db.session.execute(
+            select(IndustryChain.id, IndustryChain.name, IndustryChain.active)
+        ).all()
         db.session.remove()
-    return sorted(users), sorted(tenants), sessions, sorted(days)
+    return sorted(users), sorted(tenants), sessions, sorted(days), sorted(chains)
 
 
 # A plausible form for each mutating route, so that with a valid token the request would act.
@@ -82,6 +87,9 @@ FORMS = {
     "tenants.user_reset_password": {"password": "Reset-pass-2026"},
     "workdays.calendar_days": {"day": "2027-10-01", "kind": "holiday", "note": "国庆节"},
     "workdays.calendar_day_delete": {},
+    "leads.chain_list": {"name": "新材料", "sort_order": "20"},
+    "leads.chain_edit": {"name": "改名", "sort_order": "5"},
+    "leads.chain_set_active": {"active": "0"},
 }
 
 
@@ -93,9 +101,10 @@ def test_every_mutating_route_has_a_csrf_case(app):
 def test_csrf_is_required_on_every_mutating_route(app, http_world, attack):
     with app.app_context():
         day = CalendarDay(day=date(2027, 1, 1), is_workday=False, note="元旦")
-        db.session.add(day)
+        chain = IndustryChain(name="电子信息", sort_order=10, active=True)
+        db.session.add_all([day, chain])
         db.session.commit()
-        http_world.calendar_day_id = day.id
+        http_world.calendar_day_id, http_world.chain_id = day.id, chain.id
     victim = signed_in_client(app, "city.admin")
     other = signed_in_client(app, "county-a.admin")
     other_token = page_token(other)

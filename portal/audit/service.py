@@ -35,6 +35,10 @@ ACTION_LABELS = {
     "user_roles_changed": "调整角色",
     "calendar_day_added": "设置节假日/调休",
     "calendar_day_removed": "删除节假日/调休",
+    "chain_added": "新增产业链",
+    "chain_updated": "修改产业链",
+    "chain_activated": "启用产业链",
+    "chain_deactivated": "停用产业链",
 }
 
 

@@ -84,7 +84,7 @@ def test_city_admin_sees_overview_tenants_and_searches_users_live(portal: Portal
     expect(page.get_by_role("heading", level=1)).to_have_text("市投资促进局 · 工作台")
     nav = page.get_by_role("navigation", name="主导航")
     expect(nav.get_by_role("link")).to_have_text(
-        ["工作台", "单位管理", "工作日历", "用户管理", "审计日志"]
+        ["工作台", "单位管理", "工作日历", "产业链", "用户管理", "审计日志"]
     )
 
     overview = page.get_by_test_id("city-overview")
