@@ -247,3 +247,42 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("security coverage")
         for name in sorted(RUN_FIGURES):
             terminalreporter.write_line(f"{name}: {RUN_FIGURES[name]}")
+
+
+# ---- concurrency -----------------------------------------------------------------------------
+
+
+def race(app, count: int, prepare, act, refused: type[Exception], scope) -> list[str]:
+    """Run ``act`` in ``count`` threads released at the same instant, each with its own app
+    context, session and tenant scope (``scope()`` makes a context manager). ``prepare(session)``
+    loads what ``act(session, prepared)`` needs before the start line, outside any transaction.
+    Returns "won" or the refusal's message (its ``errors["active"]``, or its text) per thread."""
+    import threading
+
+    outcomes: list[str] = []
+    barrier = threading.Barrier(count)
+
+    def runner():
+        with app.app_context(), scope():
+            try:
+                prepared = prepare(db.session)
+                db.session.commit()  # hold no transaction while waiting for the others
+                barrier.wait(timeout=30)
+                try:
+                    act(db.session, prepared)
+                    db.session.commit()
+                    outcomes.append("won")
+                except refused as exc:
+                    db.session.rollback()
+                    errors = getattr(exc, "errors", None)
+                    outcomes.append(errors.get("active", str(exc)) if errors else str(exc))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=runner) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == count, f"threads failed unexpectedly: {outcomes}"
+    return outcomes

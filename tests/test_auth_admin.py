@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from portal.extensions import db
 from tenants import admin
 from tenants.models import Tenant, User
 from tenants.scoping import tenant_scope, wider_scope
-from tests.conftest import TEST_PASSWORD, login, page_token, signed_in_client
+from tests.conftest import TEST_PASSWORD, login, page_token, race, signed_in_client
 
 
 def _user(app, login_name):
@@ -323,29 +322,16 @@ def test_bad_tenant_input_is_explained_and_changes_nothing(app, http_world, form
 def test_concurrent_deactivations_exactly_one_wins(app, http_world):
     """Many admins press 停用 on the same user at once: one succeeds, the others are told why."""
     target = http_world.users["county-a.target"]
-    outcomes, barrier = [], threading.Barrier(6)
 
-    def deactivate():
-        with app.app_context(), tenant_scope(http_world.tenants["county_a"]):
-            actor = db.session.get(User, http_world.users["county-a.admin"])
-            user = db.session.get(User, target)
-            db.session.commit()  # no transaction held while waiting for the others
-            barrier.wait(timeout=30)
-            try:
-                admin.set_user_active(db.session, admin.Context(actor), user, False)
-                db.session.commit()
-                outcomes.append("won")
-            except admin.AdminError as exc:
-                db.session.rollback()
-                outcomes.append(exc.errors["active"])
-            finally:
-                db.session.remove()
+    def prepare(session):
+        return session.get(User, http_world.users["county-a.admin"]), session.get(User, target)
 
-    threads = [threading.Thread(target=deactivate) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    def act(session, prepared):
+        actor, user = prepared
+        admin.set_user_active(session, admin.Context(actor), user, False)
+
+    county_scope = lambda: tenant_scope(http_world.tenants["county_a"])  # noqa: E731
+    outcomes = race(app, 6, prepare, act, admin.AdminError, county_scope)
     assert outcomes.count("won") == 1, outcomes
     assert all(o == "won" or "已处于停用状态" in o for o in outcomes)
     assert _actions(app).count("user_deactivated") == 1

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -13,7 +11,7 @@ from portal.extensions import db
 from portal.leads import chains
 from portal.leads.models import IndustryChain
 from tenants.scoping import wider_scope
-from tests.conftest import page_token, signed_in_client
+from tests.conftest import page_token, race, signed_in_client
 
 
 def _chains(app):
@@ -96,28 +94,14 @@ def test_concurrent_retirements_exactly_one_wins(app, http_world):
         db.session.add(chain)
         db.session.commit()
         chain_id = db.session.scalar(select(IndustryChain.id))
-    outcomes, barrier = [], threading.Barrier(5)
 
-    def retire():
-        with app.app_context(), wider_scope("cli"):
-            row = db.session.get(IndustryChain, chain_id)
-            db.session.commit()
-            barrier.wait(timeout=30)
-            try:
-                chains.set_chain_active(db.session, Actor(None, "test", None), row, False)
-                db.session.commit()
-                outcomes.append("won")
-            except chains.ChainInputError as exc:
-                db.session.rollback()
-                outcomes.append(exc.errors["active"])
-            finally:
-                db.session.remove()
+    def prepare(session):
+        return session.get(IndustryChain, chain_id)
 
-    threads = [threading.Thread(target=retire) for _ in range(5)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    def act(session, row):
+        chains.set_chain_active(session, Actor(None, "test", None), row, False)
+
+    outcomes = race(app, 5, prepare, act, chains.ChainInputError, lambda: wider_scope("cli"))
     assert outcomes.count("won") == 1, outcomes
     assert all(o == "won" or "已处于停用状态" in o for o in outcomes)
 
