@@ -257,6 +257,12 @@ def _refuse_core_tables_joined_to_entities(select_stmt, owned) -> None:
             )
 
 
+# Statement shapes (SQLAlchemy cache keys) known to read no tenant-owned table without an ORM
+# entity: the common case, which then costs one cache-key computation instead of a traversal.
+_shapes_needing_no_rewrite: set = set()
+SHAPE_CACHE_SIZE = 5000
+
+
 def _filter_core_selects(statement, allowed_ids):
     """with_loader_criteria filters ORM entities only. A Core ``select(table)``, an
     ``exists().where(...)``, ``relationship.any()/has()`` and a Core table joined into an ORM
@@ -275,7 +281,17 @@ def _filter_core_selects(statement, allowed_ids):
             for table in _owned_froms(from_, owned)
         )
 
+    shape = statement._generate_cache_key()
+    shape_key = (shape.key, owned) if shape is not None else None
+    if shape_key is not None and shape_key in _shapes_needing_no_rewrite:
+        return statement
     if not any(criteria_for(element) for element in visitors.iterate(statement)):
+        # The same shape (same structure, other values) needs no rewrite either: skip the
+        # traversal next time. Only "nothing to do" is cached; rewrites are always recomputed.
+        if shape_key is not None:
+            if len(_shapes_needing_no_rewrite) > SHAPE_CACHE_SIZE:
+                _shapes_needing_no_rewrite.clear()
+            _shapes_needing_no_rewrite.add(shape_key)
         return statement
 
     def visit_select(select_stmt):
