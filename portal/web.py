@@ -80,6 +80,31 @@ def client_addr() -> str:
     return (request.remote_addr or "")[:64]
 
 
+def current_actor():
+    """The signed-in user as the audit log names them, with their address."""
+    from portal.audit.service import Actor
+
+    return Actor.of(current_user._get_current_object(), client_addr())
+
+
+def apply_toggle(action, success: str) -> bool:
+    """Run a one-button change (activate, retire, delete): commit and flash ``success``, or, when
+    the service refuses, roll back and flash its reason. Returns whether it was applied."""
+    from flask import flash
+
+    from portal.validation import InputError
+
+    try:
+        action()
+    except InputError as exc:
+        db.session.rollback()
+        flash(exc.first_message, "error")
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True
+
+
 def _before_request():
     g.write_intent_token = write_intent.set(request.method not in SAFE_METHODS)
     if _has_forbidden_characters():
@@ -249,9 +274,10 @@ def _calendar_years_to_update(user) -> list[int]:
     if user is None or not (user.has_role("admin") and user.tenant.kind == "city"):
         return []
     from portal.database import utcnow
+    from portal.workdays.calendar import local_date
     from portal.workdays.service import years_needing_update
 
-    return years_needing_update(db.session, utcnow().astimezone(SHANGHAI).date())
+    return years_needing_update(db.session, local_date(utcnow()))
 
 
 def _template_context():

@@ -13,6 +13,7 @@ from portal.activation import flip_active
 from portal.audit import service as audit
 from portal.auth.passwords import hash_password, password_problems
 from portal.auth.service import end_all_sessions, end_tenant_sessions
+from portal.validation import InputError
 from tenants.models import ASSESSOR_TENANT_KINDS, ROLES, TENANT_KINDS, Tenant, User
 
 LOGIN_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
@@ -27,12 +28,8 @@ ALLOWED_PARENT_KINDS = {
 }
 
 
-class AdminError(ValueError):
-    """A refused administrative change; ``errors`` maps form fields to Chinese messages."""
-
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+class AdminError(InputError):
+    """A refused administrative change."""
 
 
 class NotAllowedError(PermissionError):

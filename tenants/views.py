@@ -13,7 +13,7 @@ from portal.access import access, city_roles, roles
 from portal.extensions import db
 from portal.ids import parse_id
 from portal.pagination import paginate, parse_page
-from portal.web import client_addr
+from portal.web import apply_toggle, client_addr
 from tenants import admin
 from tenants.forms import ConfirmForm, ResetPasswordForm, TenantForm, UserForm
 from tenants.models import ROLES, TENANT_KINDS, Tenant, User
@@ -137,15 +137,11 @@ def tenant_edit(tenant_id: int):
 def tenant_set_active(tenant_id: int):
     tenant = _tenant_or_404(tenant_id)
     active = request.form.get("active") == "1"
-    try:
-        with _oversight():
-            admin.set_tenant_active(db.session, _context(), tenant, active)
-    except admin.AdminError as exc:
-        db.session.rollback()
-        flash(next(iter(exc.errors.values())), "error")
-    else:
-        db.session.commit()
-        flash(f"已{'启用' if active else '停用'}单位“{tenant.name}”。", "success")
+    with _oversight():
+        apply_toggle(
+            lambda: admin.set_tenant_active(db.session, _context(), tenant, active),
+            f"已{'启用' if active else '停用'}单位“{tenant.name}”。",
+        )
     return redirect(url_for("tenants.tenant_list"))
 
 
@@ -293,15 +289,11 @@ def user_set_active(user_id: int):
     with _oversight():
         user = _user_or_404(user_id)
         tenant_id, login_name = user.tenant_id, user.login_name
-        try:
-            admin.set_user_active(db.session, _context(), user, active)
-        except admin.AdminError as exc:
-            db.session.rollback()
-            flash(next(iter(exc.errors.values())), "error")
-        else:
-            db.session.commit()
-            done = "启用" if active else "停用，其所有登录已立即失效"
-            flash(f"用户“{login_name}”已{done}。", "success")
+        done = "启用" if active else "停用，其所有登录已立即失效"
+        apply_toggle(
+            lambda: admin.set_user_active(db.session, _context(), user, active),
+            f"用户“{login_name}”已{done}。",
+        )
     return redirect(url_for("tenants.user_list", tenant=tenant_id))
 
 
@@ -316,7 +308,7 @@ def user_reset_password(user_id: int):
             admin.reset_password(db.session, _context(), user, form.password.data or "")
         except admin.AdminError as exc:
             db.session.rollback()
-            flash("重置密码失败：" + next(iter(exc.errors.values())), "error")
+            flash("重置密码失败：" + exc.first_message, "error")
             return redirect(url_for("tenants.user_edit", user_id=user_id))
         db.session.commit()
     flash(f"已重置“{login_name}”的密码，该用户下次登录时须修改密码。", "success")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from portal.activation import flip_active
 from portal.audit import service as audit
 from portal.leads.models import IndustryChain
+from portal.validation import InputError
 
 # A realistic starting list for a prefecture-level city; the city admin edits it.
 DEFAULT_CHAINS = [
@@ -29,10 +30,8 @@ DEFAULT_CHAINS = [
 ]
 
 
-class ChainInputError(ValueError):
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+class ChainInputError(InputError):
+    """A refused change to the industry-chain list."""
 
 
 def active_chains(session: Session) -> list[IndustryChain]:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from portal.access import access, city_roles
-from portal.audit.service import Actor
 from portal.extensions import db
 from portal.leads import chains
 from portal.leads.models import IndustryChain
-from portal.web import client_addr
+from portal.web import apply_toggle, current_actor
 
 bp = Blueprint("leads", __name__)
 
@@ -21,10 +19,6 @@ CITY_ADMIN = city_roles("admin")
 
 class ChainForm(FlaskForm):
     """Carries the CSRF token; the fields are read and checked by the service."""
-
-
-def _actor() -> Actor:
-    return Actor.of(current_user._get_current_object(), client_addr())
 
 
 def _chain_or_404(chain_id: int) -> IndustryChain:
@@ -43,7 +37,7 @@ def chain_list():
         try:
             chain = chains.add_chain(
                 db.session,
-                _actor(),
+                current_actor(),
                 name=request.form.get("name", ""),
                 sort_order=request.form.get("sort_order", ""),
             )
@@ -76,7 +70,7 @@ def chain_edit(chain_id: int):
         try:
             chains.update_chain(
                 db.session,
-                _actor(),
+                current_actor(),
                 chain,
                 name=request.form.get("name", ""),
                 sort_order=request.form.get("sort_order", ""),
@@ -99,12 +93,8 @@ def chain_edit(chain_id: int):
 def chain_set_active(chain_id: int):
     chain = _chain_or_404(chain_id)
     active = request.form.get("active") == "1"
-    try:
-        chains.set_chain_active(db.session, _actor(), chain, active)
-    except chains.ChainInputError as exc:
-        db.session.rollback()
-        flash(next(iter(exc.errors.values())), "error")
-    else:
-        db.session.commit()
-        flash(f"已{'启用' if active else '停用'}产业链“{chain.name}”。", "success")
+    apply_toggle(
+        lambda: chains.set_chain_active(db.session, current_actor(), chain, active),
+        f"已{'启用' if active else '停用'}产业链“{chain.name}”。",
+    )
     return redirect(url_for("leads.chain_list"))

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.audit import service as audit
+from portal.validation import InputError
 from portal.workdays.calendar import WorkCalendar, package_covers
 from portal.workdays.models import CalendarDay
 
@@ -16,10 +17,8 @@ DAY_KINDS = {"holiday": "放假", "workday": "调休上班"}
 EARLIEST_YEAR, LATEST_YEAR = 2004, 2100
 
 
-class CalendarInputError(ValueError):
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+class CalendarInputError(InputError):
+    """A refused change to the calendar table."""
 
 
 def load_calendar(session: Session) -> WorkCalendar:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import extract, select
 
 from portal.access import access, city_roles
-from portal.audit.service import Actor
 from portal.database import utcnow
 from portal.extensions import db
-from portal.web import SHANGHAI, client_addr
+from portal.web import apply_toggle, current_actor
 from portal.workdays import service
+from portal.workdays.calendar import local_date
 from portal.workdays.models import CalendarDay
 
 bp = Blueprint("workdays", __name__, url_prefix="/admin/calendar")
@@ -24,21 +21,13 @@ class CalendarForm(FlaskForm):
     """Carries the CSRF token; the fields are read and checked by the service."""
 
 
-def _actor() -> Actor:
-    return Actor.of(current_user._get_current_object(), client_addr())
-
-
 def _year() -> int:
-    today = _today()
+    today = local_date(utcnow())
     try:
         year = int(request.args.get("year", today.year))
     except ValueError:
         return today.year
     return min(max(year, service.EARLIEST_YEAR), service.LATEST_YEAR)
-
-
-def _today() -> date:
-    return utcnow().astimezone(SHANGHAI).date()
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -50,7 +39,7 @@ def calendar_days():
         try:
             row = service.add_day(
                 db.session,
-                _actor(),
+                current_actor(),
                 day=request.form.get("day", ""),
                 kind=request.form.get("kind", ""),
                 note=request.form.get("note", ""),
@@ -80,7 +69,7 @@ def calendar_days():
         year=year,
         kinds=service.DAY_KINDS,
         package_years=service.package_years(),
-        needing_update=service.years_needing_update(db.session, _today()),
+        needing_update=service.years_needing_update(db.session, local_date(utcnow())),
         values=request.form if errors else {},
     ), status
 
@@ -92,7 +81,7 @@ def calendar_day_delete(day_id: int):
     if row is None:
         abort(404)
     year = row.day.year
-    service.remove_day(db.session, _actor(), row)
-    db.session.commit()
-    flash("已删除该日期的设置。", "success")
+    apply_toggle(
+        lambda: service.remove_day(db.session, current_actor(), row), "已删除该日期的设置。"
+    )
     return redirect(url_for("workdays.calendar_days", year=year))
