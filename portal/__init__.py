@@ -59,6 +59,8 @@ def _import_models() -> None:
     import portal.audit.models  # noqa: F401
     import portal.auth.models  # noqa: F401
     import portal.leads.models  # noqa: F401
+    import portal.notifications.models  # noqa: F401
+    import portal.referrals.models  # noqa: F401
     import portal.workdays.models  # noqa: F401
     import tenants.models  # noqa: F401
 

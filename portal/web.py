@@ -14,7 +14,7 @@ from portal import htmx
 from portal.access import PUBLIC, rule_of
 from portal.database import write_intent
 from portal.extensions import db, login_manager
-from tenants.scoping import Scope, enter_scope, leave_scope
+from tenants.scoping import Scope, enter_scope, leave_scope, user_scope
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Endpoints a user who must change the password may still reach.
@@ -110,10 +110,7 @@ def _before_request():
     if _has_forbidden_characters():
         return error_response(400, INVALID_CHARACTERS_MESSAGE)
     user = current_user if current_user.is_authenticated else None
-    if user is not None:
-        scope = Scope("tenant", frozenset({user.tenant_id}), user.tenant_id)
-    else:
-        scope = Scope("anonymous", frozenset(), None)
+    scope = user_scope(user) if user is not None else Scope("anonymous", frozenset(), None)
     g.scope_token = enter_scope(scope)
     return _enforce_access(user)
 

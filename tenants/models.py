@@ -73,6 +73,8 @@ class User(TenantOwned, UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     login_name: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(64))
+    # Where notifications are e-mailed when SMTP is configured; optional.
+    email: Mapped[str | None] = mapped_column(String(120))
     password_hash: Mapped[str] = mapped_column(String(255))
     # Space-separated subset of ROLES, kept sorted in ROLE_ORDER.
     roles: Mapped[str] = mapped_column(String(64), default="officer")

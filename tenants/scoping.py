@@ -52,6 +52,8 @@ WIDE_SCOPES = frozenset(
         "audit_chain",  # reading the previous audit hash, whatever tenant wrote it
         "cli",  # command-line jobs: migrations, demo seed, verification
         "system",  # background maintenance with no acting user
+        "notify",  # delivering a notification to another tenant's users
+        "lead_access",  # the lead and referral services granting a tenant sight of a lead
     }
 )
 
@@ -65,12 +67,14 @@ class Scope:
     """Which tenants' rows the current code may see and change.
 
     ``tenant_ids`` is ``None`` for a wide scope (every tenant). ``home_tenant_id`` is the tenant
-    new rows are assigned to when the code does not say.
+    new rows are assigned to when the code does not say. ``oversees_leads`` is set for the city
+    tenant and assessors: they see every lead and referral (but not contacts, DESIGN.md §5).
     """
 
     name: str
     tenant_ids: frozenset[int] | None
     home_tenant_id: int | None = None
+    oversees_leads: bool = False
 
     @property
     def is_wide(self) -> bool:
@@ -137,9 +141,23 @@ def _expire_tenant_relationships(session) -> None:
             session.expire(obj, keys)
 
 
-def tenant_scope(tenant_id: int) -> contextlib.AbstractContextManager[Scope]:
+def tenant_scope(
+    tenant_id: int, oversees_leads: bool = False
+) -> contextlib.AbstractContextManager[Scope]:
     """Restrict to one tenant: what a signed-in user of that tenant may touch."""
-    return _scope(Scope("tenant", frozenset({tenant_id}), tenant_id))
+    return _scope(Scope("tenant", frozenset({tenant_id}), tenant_id, oversees_leads))
+
+
+def user_scope(user) -> Scope:
+    """The scope of a signed-in user: their tenant; the city tenant and assessors also oversee
+    every lead."""
+    oversees = user.tenant.kind == "city" or user.has_role("assessor")
+    return Scope("tenant", frozenset({user.tenant_id}), user.tenant_id, oversees)
+
+
+def acting_as(user) -> contextlib.AbstractContextManager[Scope]:
+    """The scope a signed-in request of ``user`` runs in (for jobs and tests acting as them)."""
+    return _scope(user_scope(user))
 
 
 def no_tenant_scope() -> contextlib.AbstractContextManager[Scope]:
@@ -175,6 +193,51 @@ class TenantOwned:
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:  # noqa: N805 - SQLAlchemy passes the class
         return mapped_column(ForeignKey("tenant.id"), index=True)
+
+
+class SharedRecord:
+    """Mixin for models whose rows several tenants see (a lead, its referrals, their feedback).
+
+    Each subclass says who sees a row with ``visibility(cols, tenant_ids)``: a SQL condition over
+    ``cols`` (the class, an alias of it, or its table's columns) true for rows that one of
+    ``tenant_ids`` may see. ``overseers_see_all`` lets scopes with ``oversees_leads`` skip it.
+    ``writer_tenant_column`` names the column a new row's tenant is checked on (None: the
+    owning service decides, e.g. access-list rows written for the receiving tenant).
+    """
+
+    writer_tenant_column: str | None = None
+    overseers_see_all = True
+
+    @classmethod
+    def visibility(cls, cols, tenant_ids):
+        raise NotImplementedError
+
+
+def _shared_mappers():
+    from sqlalchemy import inspect
+
+    for cls in _all_subclasses(SharedRecord):
+        mapper = inspect(cls, raiseerr=False)
+        if mapper is not None:
+            yield mapper
+
+
+_shared_tables_cache: dict[tuple, dict] = {}
+
+
+def _shared_tables() -> dict:
+    """Table name -> SharedRecord class."""
+    classes = tuple(_all_subclasses(SharedRecord))
+    cached = _shared_tables_cache.get(classes)
+    if cached is None:
+        cached = {m.local_table.name: m.class_ for m in _shared_mappers()}
+        _shared_tables_cache.clear()
+        _shared_tables_cache[classes] = cached
+    return cached
+
+
+def _needs_visibility(cls, scope: Scope) -> bool:
+    return not scope.is_wide and not (scope.oversees_leads and cls.overseers_see_all)
 
 
 _owned_tables_cache: dict[tuple, frozenset[str]] = {}
@@ -234,6 +297,11 @@ def _owned_froms(from_, owned):
         yield from_
 
 
+def _table_name(from_) -> str:
+    base = from_.element if isinstance(from_, Alias) else from_
+    return base.name
+
+
 def _is_entity_select(select_stmt) -> bool:
     """Whether with_loader_criteria sees this SELECT: it selects an ORM entity or attribute."""
     return any("parententity" in col._annotations for col in select_stmt._raw_columns)
@@ -263,11 +331,19 @@ _shapes_needing_no_rewrite: set = set()
 SHAPE_CACHE_SIZE = 5000
 
 
-def _filter_core_selects(statement, allowed_ids):
+def _filter_core_selects(statement, scope: Scope, allowed_ids):
     """with_loader_criteria filters ORM entities only. A Core ``select(table)``, an
     ``exists().where(...)``, ``relationship.any()/has()`` and a Core table joined into an ORM
     select read a tenant-owned table without one: give every SELECT the tenant criteria."""
-    owned = _tenant_owned_tables()
+    owned_only = _tenant_owned_tables()
+    shared = {name: cls for name, cls in _shared_tables().items() if _needs_visibility(cls, scope)}
+    owned = owned_only | frozenset(shared)
+
+    def criterion(from_):
+        cls = shared.get(_table_name(from_))
+        if cls is not None:
+            return cls.visibility(from_.c, allowed_ids)
+        return from_.c.tenant_id.in_(allowed_ids)
 
     def criteria_for(select_stmt):
         if not isinstance(select_stmt, Select):
@@ -276,7 +352,7 @@ def _filter_core_selects(statement, allowed_ids):
             _refuse_core_tables_joined_to_entities(select_stmt, owned)
             return ()
         return tuple(
-            table.c.tenant_id.in_(allowed_ids)
+            criterion(table)
             for from_ in select_stmt.get_final_froms()
             for table in _owned_froms(from_, owned)
         )
@@ -311,7 +387,8 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
         return
     scope = _current_scope.get()
     if scope is None:
-        touched = _statement_tables(state.statement) & _tenant_owned_tables()
+        guarded = _tenant_owned_tables() | frozenset(_shared_tables())
+        touched = _statement_tables(state.statement) & guarded
         if touched:
             raise TenantScopeError(
                 f"no tenant scope is set for a statement on {', '.join(sorted(touched))}"
@@ -328,14 +405,23 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
     # A column load refreshes an object the code already holds (loaded under some scope); like
     # with_loader_criteria, leave it alone rather than turn a held object into a "deleted" one.
     if state.is_select and not state.is_column_load:
-        state.statement = _filter_core_selects(state.statement, allowed_ids)
-    state.statement = state.statement.options(
+        state.statement = _filter_core_selects(state.statement, scope, allowed_ids)
+    options = [
         with_loader_criteria(
             TenantOwned,
             lambda cls: cls.tenant_id.in_(allowed_ids),
             include_aliases=True,
         )
-    )
+    ]
+    # Shared records: a plain expression per class (not a lambda, whose per-class cache would
+    # freeze the subqueries), only for the classes this statement reads.
+    tables = _statement_tables(state.statement)
+    for name, cls in _shared_tables().items():
+        if name in tables and _needs_visibility(cls, scope):
+            options.append(
+                with_loader_criteria(cls, cls.visibility(cls, allowed_ids), include_aliases=True)
+            )
+    state.statement = state.statement.options(*options)
 
 
 def _check_written_tenant(state: ORMExecuteState) -> None:
@@ -368,7 +454,36 @@ def _check_written_tenant(state: ORMExecuteState) -> None:
             raise TenantScopeError(f"refusing to write tenant_id {value!r} in scope {scope.name}")
 
 
+def _check_shared_flush(session: Session) -> None:
+    """New shared rows must be written by a tenant in scope; their writer tenant never moves."""
+    from sqlalchemy import inspect
+
+    pending = [obj for obj in session.new if isinstance(obj, SharedRecord)]
+    changed = [obj for obj in session.dirty if isinstance(obj, SharedRecord)]
+    if not (pending or changed):
+        return
+    scope = require_scope()
+    for obj in pending:
+        column = obj.writer_tenant_column
+        if column is None:
+            continue
+        value = getattr(obj, column)
+        if value is None and scope.home_tenant_id is not None:
+            setattr(obj, column, scope.home_tenant_id)
+        elif not scope.allows(value):
+            raise TenantScopeError(
+                f"refusing to insert {type(obj).__name__} for tenant {value} in scope {scope.name}"
+            )
+    if scope.is_wide:
+        return
+    for obj in changed:
+        column = obj.writer_tenant_column
+        if column is not None and inspect(obj).attrs[column].history.deleted:
+            raise TenantScopeError(f"refusing to move {type(obj).__name__} to another tenant")
+
+
 def _check_flush(session: Session, flush_context, instances) -> None:
+    _check_shared_flush(session)
     pending = [obj for obj in session.new if isinstance(obj, TenantOwned)]
     changed = [obj for obj in session.dirty if isinstance(obj, TenantOwned)]
     deleted = [obj for obj in session.deleted if isinstance(obj, TenantOwned)]
@@ -431,6 +546,8 @@ class TenantSession(FlaskSQLAlchemySession):
     def _get_impl(self, entity, ident, db_load_fn, **kwargs):
         # Session.get, Session.get_one, Session.merge and the legacy Query.get all end here.
         obj = super()._get_impl(entity, ident, db_load_fn, **kwargs)
+        if isinstance(obj, SharedRecord):
+            return obj if self._shared_visible(obj) else None
         if obj is None or not isinstance(obj, TenantOwned):
             return obj
         # The identity map answers without SQL, so the criteria did not run: check here.
@@ -438,6 +555,19 @@ class TenantSession(FlaskSQLAlchemySession):
         if not scope.allows(obj.tenant_id):
             return None
         return obj
+
+    def _shared_visible(self, obj) -> bool:
+        """Ask the database, through the criteria, whether the current scope sees ``obj``."""
+        from sqlalchemy import and_, inspect, select
+
+        scope = require_scope()
+        if not _needs_visibility(type(obj), scope):
+            return True
+        mapper = inspect(type(obj))
+        identity = inspect(obj).identity
+        condition = and_(*(col == v for col, v in zip(mapper.primary_key, identity, strict=True)))
+        probe = select(mapper.primary_key[0]).where(condition).limit(1)
+        return self.execute(probe).first() is not None
 
 
 event.listen(TenantSession, "do_orm_execute", _add_tenant_criteria)

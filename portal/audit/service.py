@@ -75,10 +75,29 @@ class Actor:
     name: str
     tenant_id: int | None
     client_addr: str = ""
+    # What domain services check the actor against; not part of the audit record itself.
+    roles: frozenset[str] = frozenset()
+    tenant_kind: str = ""
+    display_name: str = ""
 
     @classmethod
     def of(cls, user, client_addr: str = "") -> Actor:
-        return cls(user.id, user.login_name, user.tenant_id, client_addr)
+        return cls(
+            user.id,
+            user.login_name,
+            user.tenant_id,
+            client_addr,
+            user.role_set,
+            user.tenant.kind,
+            user.display_name,
+        )
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def oversees_leads(self) -> bool:
+        return self.tenant_kind == "city" or "assessor" in self.roles
 
 
 SYSTEM = Actor(None, "system", None)

@@ -1,0 +1,1063 @@
+"""The referral workflow of DESIGN.md §4 as plain functions over a session and the acting officer.
+
+Every transition is a conditional UPDATE on the referral's state (``WHERE state IN expected``):
+of two people acting at once exactly one changes the row; the other gets a ReferralError that says
+what happened instead. Each successful transition writes one audit event and one timeline line in
+the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from portal.audit import service as audit
+from portal.database import utcnow
+from portal.leads import codes
+from portal.leads.models import Lead, LeadAccess
+from portal.leads.service import add_event
+from portal.notifications import service as notify
+from portal.referrals.models import CitySetting, ExtensionRequest, Feedback, Referral
+from portal.validation import InputError
+from portal.workdays.calendar import WorkCalendar, end_of_local_day, local_date
+from portal.workdays.service import load_calendar
+from tenants.models import Tenant
+from tenants.scoping import wider_scope
+
+DEFAULT_SIGN_DAYS = 1
+DEFAULT_REPORT_DAYS = 5
+MAX_DEADLINE_DAYS = 60
+MAX_EXTENSION_DAYS = 90
+RECEIVER_KINDS = ("county", "park", "department", "city")
+
+
+class ReferralError(InputError):
+    """A refused referral action: bad input, or the state moved on under the actor."""
+
+
+# ---- settings --------------------------------------------------------------------------------
+
+
+def default_days(session: Session) -> tuple[int, int]:
+    rows = dict(session.execute(select(CitySetting.key, CitySetting.value)).all())
+    try:
+        sign = int(rows.get("referral.sign_days", DEFAULT_SIGN_DAYS))
+        report = int(rows.get("referral.report_days", DEFAULT_REPORT_DAYS))
+    except ValueError:
+        return DEFAULT_SIGN_DAYS, DEFAULT_REPORT_DAYS
+    return sign, report
+
+
+def _parse_days(value, label: str, field: str, errors: dict, default: int) -> int:
+    raw = str(value if value is not None else "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DEADLINE_DAYS:
+        errors[field] = f"{label}须为 1–{MAX_DEADLINE_DAYS} 个工作日。"
+        return default
+    return int(raw)
+
+
+def set_default_days(session: Session, actor: audit.Actor, *, sign_days, report_days) -> None:
+    if not (actor.tenant_kind == "city" and actor.has_role("admin")):
+        raise PermissionError("the city admin sets the deadline defaults")
+    errors: dict[str, str] = {}
+    old = default_days(session)
+    sign = _parse_days(sign_days, "签收时限", "sign_days", errors, old[0])
+    report = _parse_days(report_days, "首次反馈时限", "report_days", errors, old[1])
+    if not errors and report < sign:
+        errors["report_days"] = "首次反馈时限不能短于签收时限。"
+    if errors:
+        raise ReferralError(errors)
+    for key, value in (("referral.sign_days", sign), ("referral.report_days", report)):
+        row = session.get(CitySetting, key)
+        if row is None:
+            session.add(CitySetting(key=key, value=str(value)))
+        else:
+            row.value = str(value)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "referral_defaults_changed",
+        object_type="city_setting",
+        object_id="referral",
+        before={"sign_days": old[0], "report_days": old[1]},
+        after={"sign_days": sign, "report_days": report},
+    )
+
+
+# ---- timeliness (pure) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timeliness:
+    """How a referral stands against its deadlines at ``now``."""
+
+    sign_late: bool  # signed after the deadline, or still unsigned past it
+    report_late: bool
+    overdue_now: str | None  # "sign" / "report" while open and past that deadline
+    overdue_days: int  # working days since the open deadline passed
+
+    @property
+    def on_time(self) -> bool:
+        return not (self.sign_late or self.report_late)
+
+    @property
+    def label(self) -> str:
+        if self.overdue_now == "sign":
+            return f"签收逾期 {self.overdue_days} 个工作日"
+        if self.overdue_now == "report":
+            return f"反馈逾期 {self.overdue_days} 个工作日"
+        if self.sign_late and self.report_late:
+            return "签收、反馈均超时"
+        if self.sign_late:
+            return "签收超时"
+        if self.report_late:
+            return "反馈超时"
+        return "按时"
+
+
+def open_deadline(referral: Referral) -> tuple[str, datetime] | None:
+    """The deadline the receiver is working against now, if any."""
+    if referral.state in ("sent", "return_requested"):
+        return "sign", referral.sign_by
+    if referral.state == "accepted" and referral.first_report_at is None:
+        return "report", referral.report_by
+    return None
+
+
+def timeliness(referral: Referral, now: datetime, calendar: WorkCalendar) -> Timeliness:
+    sign_late = (
+        referral.accepted_at > referral.sign_by
+        if referral.accepted_at is not None
+        else referral.state in ("sent", "return_requested") and now > referral.sign_by
+    )
+    if referral.first_report_at is not None:
+        report_late = referral.first_report_at > referral.report_by
+    elif referral.state in codes.OPEN_STATES:
+        report_late = referral.state != "reported" and now > referral.report_by
+    else:
+        ended = referral.closed_at or now
+        report_late = referral.state in ("landed", "not_landed") and ended > referral.report_by
+    overdue_now, overdue_days = None, 0
+    deadline = open_deadline(referral)
+    if deadline is not None and now > deadline[1]:
+        overdue_now = deadline[0]
+        overdue_days = max(1, calendar.working_days_overdue(deadline[1], now))
+    if referral.state in ("sent", "return_requested") and now > referral.report_by:
+        report_late = True
+    return Timeliness(sign_late, report_late, overdue_now, overdue_days)
+
+
+def overdue_condition(now: datetime):
+    """SQL: open referrals past the deadline they are working against."""
+    return or_(
+        and_(Referral.state.in_(("sent", "return_requested")), Referral.sign_by < now),
+        and_(
+            Referral.state == "accepted",
+            Referral.first_report_at.is_(None),
+            Referral.report_by < now,
+        ),
+    )
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+
+
+def _require_handler(actor: audit.Actor) -> None:
+    if not actor.has_role("officer", "head"):
+        raise PermissionError("only officers and heads handle referrals")
+
+
+def _require_receiver(actor: audit.Actor, referral: Referral) -> None:
+    _require_handler(actor)
+    if referral.to_tenant_id != actor.tenant_id:
+        raise PermissionError("only the receiving tenant may do this")
+
+
+def _require_sender(actor: audit.Actor, referral: Referral) -> None:
+    _require_handler(actor)
+    if referral.from_tenant_id != actor.tenant_id:
+        raise PermissionError("only the sending tenant may do this")
+
+
+def _state_refusal(referral: Referral) -> ReferralError:
+    label = codes.REFERRAL_STATES.get(referral.state, referral.state)
+    return ReferralError(
+        {"state": f"操作未完成：该推送当前为“{label}”状态，可能刚被其他人处理，请刷新后查看。"}
+    )
+
+
+def _transition(session: Session, referral: Referral, expected: tuple[str, ...], **values) -> None:
+    """Move the referral only if its state is still one of ``expected``; else refuse."""
+    if referral.state not in expected:
+        raise _state_refusal(referral)
+    changed = session.execute(
+        update(Referral)
+        .where(Referral.id == referral.id, Referral.state.in_(expected))
+        .values(**values, version=Referral.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(referral)
+    if changed != 1:
+        raise _state_refusal(referral)
+
+
+def _grant_access(
+    session: Session, lead_id: int, tenant_id: int, *, referrer=False, contact=False
+) -> None:
+    with wider_scope("lead_access"):
+        row = session.get(LeadAccess, (tenant_id, lead_id))
+        if row is None:
+            row = LeadAccess(
+                tenant_id=tenant_id, lead_id=lead_id, is_referrer=referrer, sees_contact=contact
+            )
+            session.add(row)
+        else:
+            row.is_referrer = row.is_referrer or referrer
+            row.sees_contact = row.sees_contact or contact
+        session.flush()
+
+
+def _tenant_name(session: Session, tenant_id: int) -> str:
+    tenant = session.get(Tenant, tenant_id)
+    return tenant.name if tenant else str(tenant_id)
+
+
+def _log(session, actor, referral: Referral, action: str, kind: str, summary: str, **audit_kw):
+    add_event(session, actor, referral.lead_id, kind, summary, referral_id=referral.id)
+    session.flush()
+    audit.record(session, actor, action, object_type="referral", object_id=referral.id, **audit_kw)
+
+
+def _referral_url(referral: Referral) -> str:
+    return f"/referrals/{referral.id}"
+
+
+def _text(value, limit: int, label: str, field: str, errors: dict, required=True) -> str:
+    value = (value or "").strip() if isinstance(value, str) else ""
+    if required and not value:
+        errors[field] = f"请填写{label}。"
+    elif len(value) > limit:
+        errors[field] = f"{label}不能超过 {limit} 个字。"
+    return value
+
+
+def _parse_date(value, field: str, errors: dict) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except (ValueError, AttributeError):
+        errors[field] = "请填写正确的日期（年-月-日）。"
+        return None
+
+
+# ---- sending ---------------------------------------------------------------------------------
+
+
+def receiver_choices(session: Session, actor: audit.Actor) -> list[Tenant]:
+    """Tenants a lead may be sent to: active, not the sender, not the assessment office."""
+    return list(
+        session.scalars(
+            select(Tenant)
+            .where(
+                Tenant.active.is_(True),
+                Tenant.kind.in_(RECEIVER_KINDS),
+                Tenant.id != actor.tenant_id,
+            )
+            .order_by(Tenant.kind, Tenant.code)
+        )
+    )
+
+
+def returned_tenant_ids(session: Session, lead_id: int) -> set[int]:
+    """Tenants whose return of this lead was granted: not offered it again without override."""
+    with wider_scope("lead_access"):
+        return set(
+            session.scalars(
+                select(Referral.to_tenant_id).where(
+                    Referral.lead_id == lead_id, Referral.state == "returned"
+                )
+            )
+        )
+
+
+def _open_receiver_ids(session: Session, lead_id: int) -> set[int]:
+    with wider_scope("lead_access"):
+        return set(
+            session.scalars(
+                select(Referral.to_tenant_id).where(
+                    Referral.lead_id == lead_id, Referral.state.in_(codes.OPEN_STATES)
+                )
+            )
+        )
+
+
+def _parse_targets(session: Session, actor, lead: Lead, raw_ids, override: bool, errors: dict):
+    ids = []
+    for raw in raw_ids or ():
+        raw = str(raw).strip()
+        if raw.isdigit() and int(raw) not in ids:
+            ids.append(int(raw))
+    if not ids:
+        errors["to_tenant_ids"] = "请选择至少一个接收单位。"
+        return []
+    allowed = {t.id: t for t in receiver_choices(session, actor)}
+    if any(i not in allowed for i in ids) or lead.tenant_id in ids:
+        errors["to_tenant_ids"] = "接收单位无效（不能推送给本单位、线索所属单位或已停用的单位）。"
+        return []
+    busy = _open_receiver_ids(session, lead.id) & set(ids)
+    if busy:
+        names = "、".join(allowed[i].name for i in busy)
+        errors["to_tenant_ids"] = f"{names}已有该线索的在办推送，不能重复推送。"
+    returned = returned_tenant_ids(session, lead.id) & set(ids)
+    if returned and not override:
+        names = "、".join(allowed[i].name for i in returned)
+        errors["override_returned"] = (
+            f"{names}此前已退回该线索。如确需再次推送，请勾选“仍然推送”并在说明中写明理由。"
+        )
+    return [allowed[i] for i in ids]
+
+
+def send_lead(
+    session: Session,
+    actor: audit.Actor,
+    lead: Lead,
+    *,
+    to_tenant_ids,
+    note: str,
+    sign_days=None,
+    report_days=None,
+    override_returned: bool = False,
+    parent: Referral | None = None,
+) -> list[Referral]:
+    """Send a lead (its owner) or pass it onward (``parent``: the receiver's transfer)."""
+    _require_handler(actor)
+    if parent is None and lead.tenant_id != actor.tenant_id:
+        raise PermissionError("only the owner tenant sends its lead; receivers transfer")
+    if lead.host_tenant_id is not None or lead.stage == "terminated":
+        raise ReferralError({"to_tenant_ids": "该线索已落地或已终止，不能再推送。"})
+    errors: dict[str, str] = {}
+    targets = _parse_targets(session, actor, lead, to_tenant_ids, override_returned, errors)
+    note = _text(note, 1000, "推送说明（落地条件、推荐理由）", "note", errors)
+    default_sign, default_report = default_days(session)
+    sign = _parse_days(sign_days, "签收时限", "sign_days", errors, default_sign)
+    report = _parse_days(report_days, "首次反馈时限", "report_days", errors, default_report)
+    if "sign_days" not in errors and "report_days" not in errors and report < sign:
+        errors["report_days"] = "首次反馈时限不能短于签收时限。"
+    if errors:
+        raise ReferralError(errors)
+    calendar = load_calendar(session)
+    now = utcnow()
+    sign_by, report_by = calendar.deadline(now, sign), calendar.deadline(now, report)
+    _grant_access(session, lead.id, actor.tenant_id, referrer=True)
+    sent = []
+    for target in targets:
+        referral = Referral(
+            lead_id=lead.id,
+            parent_id=parent.id if parent else None,
+            from_tenant_id=actor.tenant_id,
+            to_tenant_id=target.id,
+            sender_id=actor.user_id,
+            note=note,
+            state="sent",
+            sent_at=now,
+            sign_by=sign_by,
+            report_by=report_by,
+        )
+        session.add(referral)
+        _grant_access(session, lead.id, target.id)
+        session.flush()
+        verb = "转交" if parent else "推送"
+        _log(
+            session,
+            actor,
+            referral,
+            "referral_sent",
+            "transferred" if parent else "sent",
+            f"{verb}给{target.name}：{note}",
+            after={
+                "lead_id": lead.id,
+                "to_tenant_id": target.id,
+                "parent_id": referral.parent_id,
+                "sign_days": sign,
+                "report_days": report,
+                "override_returned": bool(override_returned),
+            },
+        )
+        notify.notify_tenant(
+            session,
+            target.id,
+            "referral_received",
+            f"收到{verb}线索“{lead.title}”，请于 {_due_text(sign_by)} 前签收。",
+            referral_id=referral.id,
+            lead_id=lead.id,
+            url=_referral_url(referral),
+        )
+        sent.append(referral)
+    return sent
+
+
+def _due_text(moment: datetime) -> str:
+    return local_date(moment).strftime("%Y-%m-%d") + " 24:00"
+
+
+# ---- the receiver's actions ------------------------------------------------------------------
+
+
+def accept(session: Session, actor: audit.Actor, referral: Referral) -> None:
+    _require_receiver(actor, referral)
+    now = utcnow()
+    _transition(
+        session,
+        referral,
+        ("sent",),
+        state="accepted",
+        accepted_at=now,
+        accepted_by_id=actor.user_id,
+    )
+    _grant_access(session, referral.lead_id, actor.tenant_id, contact=True)
+    late = now > referral.sign_by
+    _log(
+        session,
+        actor,
+        referral,
+        "referral_accepted",
+        "accepted",
+        "签收" + ("（超过签收时限）" if late else ""),
+        before={"state": "sent"},
+        after={"state": "accepted", "late": late},
+    )
+    notify.notify_tenant(
+        session,
+        referral.from_tenant_id,
+        "referral_accepted",
+        f"{_tenant_name(session, actor.tenant_id)}已签收线索“{referral.lead.title}”。",
+        referral_id=referral.id,
+        lead_id=referral.lead_id,
+        url=_referral_url(referral),
+    )
+
+
+def request_return(
+    session: Session, actor: audit.Actor, referral: Referral, *, reason: str, text: str
+) -> None:
+    _require_receiver(actor, referral)
+    errors: dict[str, str] = {}
+    if reason not in codes.RETURN_REASONS:
+        errors["reason"] = "请选择退回原因。"
+    text = _text(text, 500, "退回说明", "text", errors)
+    if referral.state == "sent" and referral.return_refused:
+        errors["reason"] = "退回申请已被拒绝过一次，不能再次申请；请签收办理。"
+    elif referral.state == "sent" and utcnow() > referral.sign_by:
+        errors["reason"] = "已过签收时限，不能再申请退回；请签收办理。"
+    if errors:
+        raise ReferralError(errors)
+    _transition(
+        session,
+        referral,
+        ("sent",),
+        state="return_requested",
+        return_reason=reason,
+        return_text=text,
+    )
+    _log(
+        session,
+        actor,
+        referral,
+        "referral_return_requested",
+        "return_requested",
+        f"申请退回（{codes.RETURN_REASONS[reason]}）：{text}",
+        before={"state": "sent"},
+        after={"state": "return_requested", "reason": reason},
+    )
+    notify.notify_tenant(
+        session,
+        referral.from_tenant_id,
+        "return_requested",
+        f"{_tenant_name(session, actor.tenant_id)}申请退回线索“{referral.lead.title}”，请审核。",
+        referral_id=referral.id,
+        lead_id=referral.lead_id,
+        url=_referral_url(referral),
+    )
+
+
+def decide_return(
+    session: Session, actor: audit.Actor, referral: Referral, *, agree: bool, note: str = ""
+) -> None:
+    """The sender side agrees (returned) or refuses (back to sent; final, deadlines stand)."""
+    _require_sender(actor, referral)
+    errors: dict[str, str] = {}
+    note = _text(note, 500, "审核意见", "note", errors, required=not agree)
+    if errors:
+        raise ReferralError(errors)
+    if agree:
+        _transition(session, referral, ("return_requested",), state="returned", closed_at=utcnow())
+        summary, kind = "同意退回" + (f"：{note}" if note else ""), "returned"
+    else:
+        _transition(session, referral, ("return_requested",), state="sent", return_refused=True)
+        summary, kind = f"不同意退回：{note}", "return_refused"
+    _log(
+        session,
+        actor,
+        referral,
+        f"referral_{kind}",
+        kind,
+        summary,
+        before={"state": "return_requested"},
+        after={"state": referral.state, "note": note},
+    )
+    notify.notify_tenant(
+        session,
+        referral.to_tenant_id,
+        kind,
+        f"线索“{referral.lead.title}”的退回申请{'已获同意' if agree else '未获同意，请签收办理'}。",
+        referral_id=referral.id,
+        lead_id=referral.lead_id,
+        url=_referral_url(referral),
+    )
+
+
+def withdraw(session: Session, actor: audit.Actor, referral: Referral, *, note: str = "") -> None:
+    _require_sender(actor, referral)
+    errors: dict[str, str] = {}
+    note = _text(note, 500, "撤回说明", "note", errors, required=False)
+    if errors:
+        raise ReferralError(errors)
+    previous = referral.state
+    _transition(
+        session, referral, ("sent", "return_requested"), state="withdrawn", closed_at=utcnow()
+    )
+    _log(
+        session,
+        actor,
+        referral,
+        "referral_withdrawn",
+        "withdrawn",
+        "撤回推送" + (f"：{note}" if note else ""),
+        before={"state": previous},
+        after={"state": "withdrawn"},
+    )
+    notify.notify_tenant(
+        session,
+        referral.to_tenant_id,
+        "withdrawn",
+        f"线索“{referral.lead.title}”的推送已被撤回，无需办理。",
+        referral_id=referral.id,
+        lead_id=referral.lead_id,
+        url=_referral_url(referral),
+    )
+
+
+def transfer(
+    session: Session,
+    actor: audit.Actor,
+    referral: Referral,
+    *,
+    to_tenant_id,
+    note: str,
+    sign_days=None,
+    report_days=None,
+    override_returned=False,
+) -> Referral:
+    """转交: the receiver's head passes the accepted lead to a third tenant; a child referral is
+    sent and this tenant joins the chain as a referrer."""
+    _require_receiver(actor, referral)
+    if not actor.has_role("head"):
+        raise ReferralError({"to_tenant_ids": "转交须由本单位分管领导操作。"})
+    if referral.state not in ("accepted", "reported"):
+        raise _state_refusal(referral)
+    previous = referral.state
+    _transition(
+        session, referral, ("accepted", "reported"), state="transferred", closed_at=utcnow()
+    )
+    children = send_lead(
+        session,
+        actor,
+        referral.lead,
+        to_tenant_ids=[to_tenant_id],
+        note=note,
+        sign_days=sign_days,
+        report_days=report_days,
+        override_returned=override_returned,
+        parent=referral,
+    )
+    audit.record(
+        session,
+        actor,
+        "referral_transferred",
+        object_type="referral",
+        object_id=referral.id,
+        before={"state": previous},
+        after={"state": "transferred", "child_id": children[0].id},
+    )
+    return children[0]
+
+
+def add_feedback(session: Session, actor: audit.Actor, referral: Referral, form) -> Feedback:
+    """对接反馈: any number of times while in hand; the first meets the report deadline."""
+    _require_receiver(actor, referral)
+    errors: dict[str, str] = {}
+    day = _parse_date(form.get("contacted_on"), "contacted_on", errors)
+    today = local_date(utcnow())
+    if day is not None and day > today:
+        errors["contacted_on"] = "对接日期不能晚于今天。"
+    elif day is not None and day < local_date(referral.sent_at):
+        errors["contacted_on"] = "对接日期不能早于推送日期。"
+    method = form.get("method", "")
+    if method not in codes.FEEDBACK_METHODS:
+        errors["method"] = "请选择对接方式。"
+    summary = _text(form.get("summary"), 2000, "对接情况", "summary", errors)
+    intention = form.get("intention", "")
+    if intention not in codes.INTENTIONS:
+        errors["intention"] = "请选择企业投资意向。"
+    next_step = _text(form.get("next_step"), 500, "下一步计划", "next_step", errors, required=False)
+    stage_after = form.get("stage_after", "")
+    if stage_after not in codes.PRE_LANDING_STAGES:
+        errors["stage_after"] = "请选择反馈后的项目阶段。"
+    if referral.state not in ("accepted", "reported"):
+        raise _state_refusal(referral)
+    if errors:
+        raise ReferralError(errors)
+    now = utcnow()
+    first = referral.first_report_at is None
+    if first:
+        _transition(
+            session,
+            referral,
+            ("accepted",),
+            state="reported",
+            first_report_at=now,
+            last_feedback_at=now,
+        )
+    else:
+        _transition(session, referral, ("reported",), last_feedback_at=now)
+    feedback = Feedback(
+        referral_id=referral.id,
+        tenant_id=actor.tenant_id,
+        author_id=actor.user_id,
+        contacted_on=day,
+        method=method,
+        summary=summary,
+        intention=intention,
+        next_step=next_step,
+        stage_after=stage_after,
+        created_at=now,
+    )
+    session.add(feedback)
+    lead = referral.lead
+    if lead.stage in codes.PRE_LANDING_STAGES and lead.stage != stage_after:
+        session.execute(
+            update(Lead)
+            .where(Lead.id == lead.id, Lead.stage.in_(codes.PRE_LANDING_STAGES))
+            .values(stage=stage_after, version=Lead.version + 1, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(lead)
+    late = first and now > referral.report_by
+    summary_line = (
+        f"{'首次' if first else ''}对接反馈（{codes.FEEDBACK_METHODS[method]}，"
+        f"{codes.INTENTIONS[intention]}）：{summary}"
+    )
+    _log(
+        session,
+        actor,
+        referral,
+        "referral_feedback",
+        "feedback",
+        summary_line,
+        after={"state": referral.state, "first": first, "late": late, "stage_after": stage_after},
+    )
+    if first:
+        notify.notify_tenant(
+            session,
+            referral.from_tenant_id,
+            "feedback",
+            f"{_tenant_name(session, actor.tenant_id)}已反馈线索“{lead.title}”的对接情况。",
+            referral_id=referral.id,
+            lead_id=referral.lead_id,
+            url=_referral_url(referral),
+        )
+    return feedback
+
+
+def _host_choices(session: Session, tenant_id: int) -> dict[int, Tenant]:
+    """The receiving tenant itself or one of its children (a park under a county)."""
+    rows = session.scalars(
+        select(Tenant).where(
+            or_(Tenant.id == tenant_id, Tenant.parent_id == tenant_id), Tenant.active.is_(True)
+        )
+    )
+    return {t.id: t for t in rows}
+
+
+def host_choices(session: Session, actor: audit.Actor) -> list[Tenant]:
+    return sorted(
+        _host_choices(session, actor.tenant_id).values(),
+        key=lambda t: (t.id != actor.tenant_id, t.code),
+    )
+
+
+def close_landed(
+    session: Session,
+    actor: audit.Actor,
+    referral: Referral,
+    *,
+    host_tenant_id,
+    signed_on,
+    signed_amount,
+) -> None:
+    """落地: signed in the receiver's area. Sets the lead's host tenant and 签约 stage."""
+    _require_receiver(actor, referral)
+    errors: dict[str, str] = {}
+    hosts = _host_choices(session, actor.tenant_id)
+    raw_host = str(host_tenant_id or actor.tenant_id).strip()
+    host_id = int(raw_host) if raw_host.isdigit() else None
+    if host_id not in hosts:
+        errors["host_tenant_id"] = "落地单位须为本单位或下属园区。"
+    day = _parse_date(signed_on, "signed_on", errors)
+    if day is not None and day > local_date(utcnow()):
+        errors["signed_on"] = "签约日期不能晚于今天。"
+    elif day is not None and day < local_date(referral.sent_at) - timedelta(days=366):
+        errors["signed_on"] = "签约日期与推送时间相差过远，请核对。"
+    raw_amount = str(signed_amount or "").strip().replace(",", "")
+    amount = int(raw_amount) if raw_amount.isdigit() else None
+    if amount is None or not 0 < amount <= 100_000_000:
+        errors["signed_amount"] = "请填写签约金额（万元，正整数）。"
+    if referral.state not in ("accepted", "reported"):
+        raise _state_refusal(referral)
+    if errors:
+        raise ReferralError(errors)
+    previous = referral.state
+    _transition(session, referral, ("accepted", "reported"), state="landed", closed_at=utcnow())
+    landed = session.execute(
+        update(Lead)
+        .where(
+            Lead.id == referral.lead_id, Lead.host_tenant_id.is_(None), Lead.stage != "terminated"
+        )
+        .values(
+            host_tenant_id=host_id,
+            stage="signed",
+            signed_on=day,
+            signed_amount=amount,
+            version=Lead.version + 1,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if landed != 1:
+        raise ReferralError({"state": "该线索已在其他单位落地或已终止，不能重复登记落地。"})
+    session.refresh(referral.lead)
+    _grant_access(session, referral.lead_id, host_id, contact=True)
+    _log(
+        session,
+        actor,
+        referral,
+        "referral_landed",
+        "landed",
+        f"落地{hosts[host_id].name}，{day.isoformat()} 签约，签约金额 {amount:,} 万元",
+        before={"state": previous},
+        after={
+            "state": "landed",
+            "host_tenant_id": host_id,
+            "signed_on": day.isoformat(),
+            "signed_amount": amount,
+        },
+    )
+    notify.notify_tenant(
+        session,
+        referral.from_tenant_id,
+        "landed",
+        f"线索“{referral.lead.title}”已在{hosts[host_id].name}落地。",
+        referral_id=referral.id,
+        lead_id=referral.lead_id,
+        url=_referral_url(referral),
+    )
+
+
+def close_not_landed(
+    session: Session, actor: audit.Actor, referral: Referral, *, reason: str, note: str = ""
+) -> None:
+    _require_receiver(actor, referral)
+    errors: dict[str, str] = {}
+    if reason not in codes.NOT_LANDED_REASONS:
+        errors["reason"] = "请选择未落地原因。"
+    note = _text(note, 500, "情况说明", "note", errors)
+    if referral.state not in ("accepted", "reported"):
+        raise _state_refusal(referral)
+    if errors:
+        raise ReferralError(errors)
+    previous = referral.state
+    _transition(
+        session,
+        referral,
+        ("accepted", "reported"),
+        state="not_landed",
+        not_landed_reason=reason,
+        close_note=note,
+        closed_at=utcnow(),
+    )
+    _log(
+        session,
+        actor,
+        referral,
+        "referral_not_landed",
+        "not_landed",
+        f"办结：未落地（{codes.NOT_LANDED_REASONS[reason]}）：{note}",
+        before={"state": previous},
+        after={"state": "not_landed", "reason": reason},
+    )
+    notify.notify_tenant(
+        session,
+        referral.from_tenant_id,
+        "not_landed",
+        f"线索“{referral.lead.title}”在{_tenant_name(session, actor.tenant_id)}未能落地。",
+        referral_id=referral.id,
+        lead_id=referral.lead_id,
+        url=_referral_url(referral),
+    )
+
+
+# ---- extensions ------------------------------------------------------------------------------
+
+
+def request_extension(
+    session: Session, actor: audit.Actor, referral: Referral, *, new_date, reason: str
+) -> ExtensionRequest:
+    """延期申请: asked before the deadline it extends; one pending at a time."""
+    _require_receiver(actor, referral)
+    deadline = open_deadline(referral)
+    if deadline is None:
+        raise ReferralError({"new_date": "当前没有需要延期的时限。"})
+    which, due = deadline
+    now = utcnow()
+    errors: dict[str, str] = {}
+    if now > due:
+        errors["new_date"] = "已超过时限，不能再申请延期（逾期后提出的申请按逾期处理）。"
+    day = _parse_date(new_date, "new_date", errors)
+    if day is not None and "new_date" not in errors:
+        if day <= local_date(due):
+            errors["new_date"] = f"新的时限须晚于当前时限（{local_date(due).isoformat()}）。"
+        elif day > local_date(due) + timedelta(days=MAX_EXTENSION_DAYS):
+            errors["new_date"] = f"一次延期不能超过 {MAX_EXTENSION_DAYS} 天。"
+    reason = _text(reason, 500, "延期理由", "reason", errors)
+    pending = session.scalar(
+        select(func.count(ExtensionRequest.id)).where(
+            ExtensionRequest.referral_id == referral.id, ExtensionRequest.state == "pending"
+        )
+    )
+    if pending:
+        errors["new_date"] = "已有待审批的延期申请，请等待审批结果。"
+    if errors:
+        raise ReferralError(errors)
+    # Claim the referral's version: two requests at once cannot both be the "first".
+    claimed = session.execute(
+        update(Referral)
+        .where(
+            Referral.id == referral.id,
+            Referral.version == referral.version,
+            Referral.state == referral.state,
+        )
+        .values(version=Referral.version + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(referral)
+    if claimed != 1:
+        raise ReferralError({"new_date": "该推送刚被其他人处理，请刷新后再试。"})
+    ordinal = 1 + (
+        session.scalar(
+            select(func.count(ExtensionRequest.id)).where(
+                ExtensionRequest.referral_id == referral.id
+            )
+        )
+        or 0
+    )
+    request_row = ExtensionRequest(
+        referral_id=referral.id,
+        tenant_id=actor.tenant_id,
+        deadline=which,
+        old_due=due,
+        new_due=end_of_local_day(day),
+        reason=reason,
+        ordinal=ordinal,
+        state="pending",
+        requested_by_id=actor.user_id,
+        requested_at=now,
+    )
+    session.add(request_row)
+    session.flush()
+    label = "签收" if which == "sign" else "首次反馈"
+    _log(
+        session,
+        actor,
+        referral,
+        "extension_requested",
+        "extension_requested",
+        f"申请将{label}时限延至 {day.isoformat()}：{reason}",
+        after={
+            "extension_id": request_row.id,
+            "deadline": which,
+            "new_date": day.isoformat(),
+            "ordinal": ordinal,
+        },
+    )
+    decider_tenant = referral.from_tenant_id if ordinal == 1 else _city_tenant_id(session)
+    if decider_tenant is not None:
+        notify.notify_tenant(
+            session,
+            decider_tenant,
+            "extension_requested",
+            f"{_tenant_name(session, actor.tenant_id)}申请延长线索“{referral.lead.title}”的"
+            f"{label}时限，请审批。",
+            referral_id=referral.id,
+            lead_id=referral.lead_id,
+            url=_referral_url(referral),
+            roles=("head",),
+        )
+    return request_row
+
+
+def _city_tenant_id(session: Session) -> int | None:
+    return session.scalar(select(Tenant.id).where(Tenant.kind == "city"))
+
+
+def may_decide_extension(actor: audit.Actor, referral: Referral, request_row) -> bool:
+    if not actor.has_role("head"):
+        return False
+    if request_row.ordinal == 1:
+        return actor.tenant_id == referral.from_tenant_id
+    return actor.tenant_kind == "city"
+
+
+def decide_extension(
+    session: Session,
+    actor: audit.Actor,
+    request_row: ExtensionRequest,
+    *,
+    approve: bool,
+    note: str = "",
+) -> None:
+    referral = session.get(Referral, request_row.referral_id)
+    if referral is None or not may_decide_extension(actor, referral, request_row):
+        raise PermissionError("the sender's head decides a first extension, a city head a second")
+    errors: dict[str, str] = {}
+    note = _text(note, 500, "审批意见", "note", errors, required=not approve)
+    if errors:
+        raise ReferralError(errors)
+    now = utcnow()
+    changed = session.execute(
+        update(ExtensionRequest)
+        .where(ExtensionRequest.id == request_row.id, ExtensionRequest.state == "pending")
+        .values(
+            state="approved" if approve else "refused",
+            decided_by_id=actor.user_id,
+            decided_at=now,
+            decision_note=note,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(request_row)
+    if changed != 1:
+        raise ReferralError({"state": "该延期申请已被处理，请刷新后查看。"})
+    if approve:
+        _apply_extension(session, referral, request_row)
+    day = local_date(request_row.new_due).isoformat()
+    kind = "extension_approved" if approve else "extension_refused"
+    summary = (f"同意延期至 {day}" if approve else f"不同意延期：{note}") + (
+        f"（{note}）" if approve and note else ""
+    )
+    _log(
+        session,
+        actor,
+        referral,
+        kind,
+        kind,
+        summary,
+        after={"extension_id": request_row.id, "approved": approve, "new_date": day},
+    )
+    notify.notify_tenant(
+        session,
+        referral.to_tenant_id,
+        kind,
+        f"线索“{referral.lead.title}”的延期申请"
+        + (f"已获批准，新时限 {day}。" if approve else "未获批准。"),
+        referral_id=referral.id,
+        lead_id=referral.lead_id,
+        url=_referral_url(referral),
+    )
+
+
+def _apply_extension(session: Session, referral: Referral, request_row: ExtensionRequest) -> None:
+    new_due = request_row.new_due
+    if request_row.deadline == "sign":
+        expected = ("sent", "return_requested")
+        # The report deadline never falls before the signing one.
+        values = {"sign_by": new_due, "report_by": max(referral.report_by, new_due)}
+    else:
+        expected = ("accepted",)
+        values = {"report_by": new_due}
+    if referral.state in expected:
+        _transition(
+            session,
+            referral,
+            expected,
+            extensions_granted=Referral.extensions_granted + 1,
+            **values,
+        )
+    # Otherwise the referral moved past that deadline meanwhile: the decision is recorded, and
+    # there is nothing left to extend.
+
+
+# ---- urging ----------------------------------------------------------------------------------
+
+
+def urge(session: Session, actor: audit.Actor, referral: Referral, *, note: str = "") -> None:
+    """催办: the sender (or the city) urges an overdue referral; once a day per referral."""
+    _require_handler(actor)
+    if referral.from_tenant_id != actor.tenant_id and actor.tenant_kind != "city":
+        raise PermissionError("the sender or the city urges")
+    errors: dict[str, str] = {}
+    note = _text(note, 300, "催办说明", "note", errors, required=False)
+    now = utcnow()
+    deadline = open_deadline(referral)
+    if deadline is None or now <= deadline[1]:
+        errors["note"] = "只能对已逾期的在办推送催办。"
+    if errors:
+        raise ReferralError(errors)
+    start_of_today = end_of_local_day(local_date(now) - timedelta(days=1))
+    changed = session.execute(
+        update(Referral)
+        .where(
+            Referral.id == referral.id,
+            Referral.state == referral.state,
+            or_(Referral.last_urged_at.is_(None), Referral.last_urged_at < start_of_today),
+        )
+        .values(last_urged_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(referral)
+    if changed != 1:
+        raise ReferralError({"note": "今天已催办过该推送（或状态刚有变化），请明天再催。"})
+    label = "签收" if deadline[0] == "sign" else "反馈"
+    _log(
+        session,
+        actor,
+        referral,
+        "referral_urged",
+        "urged",
+        f"催办{label}" + (f"：{note}" if note else ""),
+        after={"deadline": deadline[0]},
+    )
+    notify.notify_tenant(
+        session,
+        referral.to_tenant_id,
+        "urged",
+        f"{_tenant_name(session, actor.tenant_id)}催办线索“{referral.lead.title}”的{label}，"
+        "请尽快办理。" + (f"（{note}）" if note else ""),
+        referral_id=referral.id,
+        lead_id=referral.lead_id,
+        url=_referral_url(referral),
+    )
