@@ -71,6 +71,8 @@ def _register_blueprints(app: Flask) -> None:
     from portal.dashboard.views import bp as dashboard_bp
     from portal.health import bp as health_bp
     from portal.leads.views import bp as leads_bp
+    from portal.notifications.views import bp as notifications_bp
+    from portal.referrals.views import bp as referrals_bp
     from portal.workdays.views import bp as workdays_bp
     from tenants.views import bp as tenants_bp
 
@@ -81,11 +83,15 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(workdays_bp)
     app.register_blueprint(leads_bp)
+    app.register_blueprint(referrals_bp)
+    app.register_blueprint(notifications_bp)
 
 
 def _register_cli(app: Flask) -> None:
     from portal.audit.cli import audit_cli
     from portal.demo import demo_cli
+    from portal.notifications.cli import deadlines_cli
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
+    app.cli.add_command(deadlines_cli)

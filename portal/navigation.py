@@ -15,6 +15,10 @@ def navigation_for(user) -> list[NavItem]:
     if user is None:
         return []
     items = [NavItem("dashboard.index", "工作台")]
+    if user.has_role("officer", "head", "assessor"):
+        items.append(NavItem("leads.lead_list", "招商线索"))
+    if user.has_role("officer", "head") or (user.tenant.kind == "city" and user.has_role("admin")):
+        items.append(NavItem("referrals.inbox", "推送办理"))
     if user.has_role("admin"):
         if user.tenant.kind == "city":
             items.append(NavItem("tenants.tenant_list", "单位管理"))
@@ -22,4 +26,7 @@ def navigation_for(user) -> list[NavItem]:
             items.append(NavItem("leads.chain_list", "产业链"))
         items.append(NavItem("tenants.user_list", "用户管理"))
         items.append(NavItem("audit.event_list", "审计日志"))
-    return items
+    # A blueprint still being built has no endpoint yet: leave its entry out.
+    from flask import current_app
+
+    return [item for item in items if item.endpoint in current_app.view_functions]
