@@ -43,9 +43,31 @@ def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _port(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 65536 else default
+
+
+def smtp_settings() -> dict:
+    """Outgoing mail for notification copies; off while SMTP_HOST is empty."""
+    return {
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "").strip(),
+        "SMTP_PORT": _port("SMTP_PORT", 25),
+        "SMTP_FROM": os.environ.get("SMTP_FROM", "").strip(),
+        "SMTP_USER": os.environ.get("SMTP_USER", "").strip(),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _flag("SMTP_STARTTLS"),
+        "SMTP_TIMEOUT": 10,
+        "PORTAL_BASE_URL": (
+            os.environ.get("PORTAL_BASE_URL", "").strip() or "http://127.0.0.1:5000"
+        ).rstrip("/"),
+    }
+
+
 def from_environment(instance_path: str) -> dict:
     https = _flag("PORTAL_HTTPS")
     return {
+        **smtp_settings(),
         "SECRET_KEY": secret_key(instance_path),
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},

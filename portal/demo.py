@@ -110,6 +110,17 @@ def seed_demo_city(session: Session, password: str) -> dict[str, int]:
     return created
 
 
+def seed_demo(session: Session, password: str) -> dict[str, int]:
+    """The whole demo: tenants, users and chains, then leads and referrals at every stage of
+    the workflow (portal/demo_leads.py). Idempotent; the caller commits."""
+    from portal.demo_leads import seed_demo_leads
+
+    created = seed_demo_city(session, password)
+    session.flush()
+    created.update(seed_demo_leads(session))
+    return created
+
+
 demo_cli = AppGroup("demo", help="Demo data.")
 
 
@@ -117,10 +128,11 @@ demo_cli = AppGroup("demo", help="Demo data.")
 def seed_command():
     """Create the demo city (idempotent). Password from DEMO_PASSWORD, else the README's."""
     password = os.environ.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
-    created = seed_demo_city(db.session, password)
+    created = seed_demo(db.session, password)
     db.session.commit()
     click.echo(
-        f"demo city ready: {created['tenants']} tenants, {created['users']} users and "
-        f"{created['chains']} industry chains created "
+        f"demo city ready: {created['tenants']} tenants, {created['users']} users, "
+        f"{created['chains']} industry chains, {created['leads']} leads and "
+        f"{created['referrals']} referrals created "
         f"({len(DEMO_TENANTS)} tenants, {len(demo_users())} demo accounts in all)"
     )

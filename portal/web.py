@@ -67,6 +67,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected_error)
     app.add_template_filter(local_datetime, "local_dt")
     app.add_template_filter(local_date, "local_date")
+    app.add_template_filter(deadline_text, "due")
     app.context_processor(_template_context)
 
 
@@ -260,6 +261,15 @@ def local_datetime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return ""
     return value.astimezone(SHANGHAI).strftime(fmt)
+
+
+def deadline_text(value) -> str:
+    """A deadline as people say it: "2026-03-02 24:00", not "2026-03-03 00:00"."""
+    if value is None:
+        return ""
+    from portal.workdays.calendar import deadline_day
+
+    return f"{deadline_day(value).isoformat()} 24:00"
 
 
 def local_date(value) -> str:

@@ -18,6 +18,9 @@ from tenants.models import ASSESSOR_TENANT_KINDS, ROLES, TENANT_KINDS, Tenant, U
 
 LOGIN_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
 TENANT_CODE_PATTERN = re.compile(r"^[a-z][a-z0-9-]{1,31}$")
+# A plain address: local part, @, a dotted domain; no spaces, no display names, no second "@".
+EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+EMAIL_MAX_LENGTH = 120
 # Which kinds may sit under which parent (None: top level).
 ALLOWED_PARENT_KINDS = {
     "city": {None},
@@ -96,6 +99,7 @@ def user_snapshot(user: User) -> dict:
     return {
         "login_name": user.login_name,
         "display_name": user.display_name,
+        "email": user.email or "",
         "roles": user.roles,
         "active": user.active,
     }
@@ -197,6 +201,17 @@ def _validate_roles(tenant: Tenant, roles: list[str], errors: dict) -> list[str]
     return roles
 
 
+def _validate_email(value, errors: dict) -> str | None:
+    """An optional e-mail address for notification copies; None when left empty."""
+    email = (value or "").strip() if isinstance(value, str) else ""
+    if not email:
+        return None
+    if len(email) > EMAIL_MAX_LENGTH or not EMAIL_PATTERN.fullmatch(email) or ".." in email:
+        errors["email"] = "电子邮箱格式不正确，请填写如 wangjun@example.gov.cn 的地址，或留空。"
+        return None
+    return email
+
+
 def create_user(
     session: Session,
     ctx: Context,
@@ -206,6 +221,7 @@ def create_user(
     display_name: str,
     roles: list[str],
     password: str,
+    email: str | None = None,
 ) -> User:
     _require_user_admin(ctx, tenant.id)
     login_name = (login_name or "").strip().lower()
@@ -217,6 +233,7 @@ def create_user(
         )
     if not display_name or len(display_name) > 64:
         errors["display_name"] = "请填写姓名（不超过 64 个字）。"
+    email = _validate_email(email, errors)
     roles = _validate_roles(tenant, roles, errors)
     problems = password_problems(password or "", login_name)
     if problems:
@@ -231,6 +248,7 @@ def create_user(
         tenant_id=tenant.id,
         login_name=login_name,
         display_name=display_name,
+        email=email,
         password_hash=hash_password(password),
         must_change_password=True,
         active=True,
@@ -251,13 +269,21 @@ def _login_name_taken(session: Session, login_name: str) -> bool:
 
 
 def update_user(
-    session: Session, ctx: Context, user: User, *, display_name: str, roles: list[str]
+    session: Session,
+    ctx: Context,
+    user: User,
+    *,
+    display_name: str,
+    roles: list[str],
+    email: str | None = None,
 ) -> User:
     _require_user_admin(ctx, user.tenant_id)
     display_name = (display_name or "").strip()
     errors: dict[str, str] = {}
     if not display_name or len(display_name) > 64:
         errors["display_name"] = "请填写姓名（不超过 64 个字）。"
+    # None: the form did not carry the field, keep the address; "": clear it.
+    email = user.email if email is None else _validate_email(email, errors)
     roles = _validate_roles(user.tenant, roles, errors)
     if user.id == ctx.user.id and "admin" not in roles:
         errors["roles"] = "不能取消自己的管理员角色，请由其他管理员操作。"
@@ -265,6 +291,7 @@ def update_user(
         raise AdminError(errors)
     before = user_snapshot(user)
     user.display_name = display_name
+    user.email = email
     user.set_roles(roles)
     session.flush()
     after = user_snapshot(user)

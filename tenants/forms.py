@@ -34,6 +34,7 @@ class TenantForm(FlaskForm):
 class UserForm(FlaskForm):
     login_name = StringField("登录名")
     display_name = StringField("姓名")
+    email = StringField("电子邮箱（选填）")
     roles = MultiCheckboxField("角色", choices=[(r, ROLES[r]) for r in ROLE_ORDER])
     password = PasswordField("初始密码")
 

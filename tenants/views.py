@@ -230,6 +230,7 @@ def user_new():
                     display_name=form.display_name.data,
                     roles=form.roles.data or [],
                     password=form.password.data,
+                    email=form.email.data or "",
                 )
                 login_name = user.login_name
         except admin.AdminError as exc:
@@ -262,6 +263,8 @@ def user_edit(user_id: int):
                     user,
                     display_name=form.display_name.data,
                     roles=form.roles.data or [],
+                    # A form without the field keeps the address; an empty field clears it.
+                    email=(form.email.data or "") if "email" in request.form else None,
                 )
             except admin.AdminError as exc:
                 db.session.rollback()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime, timedelta
 
 from portal.audit.service import Actor
 from portal.extensions import db
@@ -53,3 +54,72 @@ def post_lead(world, login: str = "city.officer", **overrides):
         lead = leads.create_lead(db.session, actor, data)
         db.session.commit()
         return lead.id
+
+
+# ---- added for the referral workflow tests -----------------------------------------------------
+
+SHANGHAI_OFFSET_HOURS = 8
+
+
+def shanghai(year, month, day, hour=0, minute=0, second=0):
+    """An Asia/Shanghai wall-clock time as the aware UTC instant the services store."""
+    local = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    return local - timedelta(hours=SHANGHAI_OFFSET_HOURS)
+
+
+class Clock:
+    """The services' clock (portal.referrals.service.utcnow, portal.leads.service.utcnow)."""
+
+    def __init__(self, monkeypatch, start):
+        self.now = start
+        for module in ("portal.referrals.service", "portal.leads.service"):
+            monkeypatch.setattr(f"{module}.utcnow", self)
+
+    def __call__(self):
+        return self.now
+
+    def set(self, moment):
+        self.now = moment
+
+    def advance(self, **delta):
+        from datetime import timedelta
+
+        self.now += timedelta(**delta)
+
+
+def audit_actions() -> list[str]:
+    """Every audit event's action, oldest first (seen through a wide scope)."""
+    from sqlalchemy import select
+
+    from portal.audit.models import AuditEvent
+
+    with wider_scope("cli"):
+        return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def timeline_count() -> int:
+    from sqlalchemy import func, select
+
+    from portal.leads.models import LeadEvent
+
+    with wider_scope("cli"):
+        return db.session.scalar(select(func.count(LeadEvent.id)))
+
+
+def send(world, login: str, lead_id: int, *to_keys, **kwargs) -> list[int]:
+    """Send ``lead_id`` as ``login`` to the world tenants ``to_keys``; commits; referral ids."""
+    from portal.leads.models import Lead
+    from portal.referrals import service as referrals
+
+    kwargs.setdefault("note", "该县有用地指标，产业匹配。")
+    with acting(world, login) as actor:
+        lead = db.session.get(Lead, lead_id)
+        sent = referrals.send_lead(
+            db.session,
+            actor,
+            lead,
+            to_tenant_ids=[str(world.tenants[key]) for key in to_keys],
+            **kwargs,
+        )
+        db.session.commit()
+        return [referral.id for referral in sent]

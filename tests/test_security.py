@@ -11,7 +11,10 @@ from sqlalchemy import func, select
 
 from portal.auth.models import LoginFailure, LoginSession
 from portal.extensions import db
-from portal.leads.models import IndustryChain
+from portal.leads.models import IndustryChain, Lead
+from portal.notifications.models import Notification
+from portal.referrals import service as referral_service
+from portal.referrals.models import CitySetting, ExtensionRequest, Referral
 from portal.workdays.models import CalendarDay
 from tenants.models import Tenant, User
 from tenants.scoping import wider_scope
@@ -23,6 +26,7 @@ from tests.conftest import (
     record_figure,
     signed_in_client,
 )
+from tests.referral_helpers import acting, post_lead
 
 CSRF_MESSAGE = "页面已过期或表单校验失败，请刷新页面后重试。"
 
@@ -42,6 +46,10 @@ def _url_for_rule(app, rule, world):
             "tenant_id": world.tenants["county_b"],
             "day_id": world.calendar_day_id,
             "chain_id": world.chain_id,
+            "lead_id": world.lead_id,
+            "referral_id": world.referral_id,
+            "extension_id": world.extension_id,
+            "notification_id": world.notification_id,
         }[arg]
     with app.test_request_context():
         from flask import url_for
@@ -60,8 +68,13 @@ def _state(app):
         chains = db.session.execute(
             select(IndustryChain.id, IndustryChain.name, IndustryChain.active)
         ).all()
+        chains += db.session.execute(select(Lead.id, Lead.version, Lead.stage)).all()
+        chains += db.session.execute(select(Referral.id, Referral.state, Referral.version)).all()
+        chains += db.session.execute(select(ExtensionRequest.id, ExtensionRequest.state)).all()
+        chains += db.session.execute(select(Notification.id, Notification.read_at)).all()
+        chains += db.session.execute(select(CitySetting.key, CitySetting.value)).all()
         db.session.remove()
-    return sorted(users), sorted(tenants), sessions, sorted(days), sorted(chains)
+    return sorted(users), sorted(tenants), sessions, sorted(days), sorted(map(repr, chains))
 
 
 # A plausible form for each mutating route, so that with a valid token the request would act.
@@ -90,6 +103,43 @@ FORMS = {
     "leads.chain_list": {"name": "新材料", "sort_order": "20"},
     "leads.chain_edit": {"name": "改名", "sort_order": "5"},
     "leads.chain_set_active": {"active": "0"},
+    "leads.lead_new": {
+        "title": "年产 10GWh 储能电池项目",
+        "company": "赣江锂能科技有限公司",
+        "company_origin": "广东深圳",
+        "planned_investment": "150000",
+        "source_channel": "expo",
+        "stage": "lead",
+    },
+    "leads.lead_edit": {
+        "title": "改名项目",
+        "company": "赣江锂能科技有限公司",
+        "source_channel": "expo",
+        "stage": "lead",
+        "version": "1",
+    },
+    "leads.lead_send": {"to_tenant_ids": "0", "note": "乙县有储能产业园。"},
+    "leads.lead_stage": {"stage": "registered", "on_date": "2026-11-20", "reason": ""},
+    "referrals.accept": {},
+    "referrals.request_return": {"reason": "land", "text": "园区无剩余用地指标。"},
+    "referrals.decide_return": {"agree": "1", "note": ""},
+    "referrals.withdraw": {"note": ""},
+    "referrals.transfer": {"to_tenant_id": "0", "note": "乙县有配套产业园。"},
+    "referrals.feedback": {
+        "contacted_on": "2026-11-20",
+        "method": "visit",
+        "summary": "带队拜访企业。",
+        "intention": "strong",
+        "stage_after": "talking",
+    },
+    "referrals.request_extension": {"new_date": "2026-12-30", "reason": "负责人出差。"},
+    "referrals.decide_extension": {"approve": "1", "note": ""},
+    "referrals.land": {"host_tenant_id": "0", "signed_on": "2026-11-20", "signed_amount": "52000"},
+    "referrals.not_land": {"reason": "elsewhere", "note": "企业已落户外省。"},
+    "referrals.urge": {"note": ""},
+    "referrals.settings": {"sign_days": "2", "report_days": "7"},
+    "notifications.mark_read": {},
+    "notifications.mark_all_read": {},
 }
 
 
@@ -105,11 +155,15 @@ def test_csrf_is_required_on_every_mutating_route(app, http_world, attack):
         db.session.add_all([day, chain])
         db.session.commit()
         http_world.calendar_day_id, http_world.chain_id = day.id, chain.id
-    victim = signed_in_client(app, "city.admin")
+        _lead_objects(http_world)
+        db.session.remove()
+    # The victim is someone the route admits, so that only the token decides.
+    victims = {name: signed_in_client(app, name) for name in ("city.admin", "city.head")}
     other = signed_in_client(app, "county-a.admin")
     other_token = page_token(other)
     tried = 0
     for rule in _mutating_routes(app):
+        victim = victims[_victim_for(app, rule)]
         url = _url_for_rule(app, rule, http_world)
         data = dict(FORMS[rule.endpoint])
         if attack == "wrong token":
@@ -131,7 +185,53 @@ def test_csrf_is_required_on_every_mutating_route(app, http_world, attack):
         tried += 1
     record_figure(f"csrf ({attack})", f"{tried} refused requests over {tried // 2} mutating routes")
     # Still signed in, and a valid token still works: the refusals were about the token only.
-    assert victim.get("/").status_code == 200
+    assert all(victim.get("/").status_code == 200 for victim in victims.values())
+
+
+def _victim_for(app, rule) -> str:
+    from portal.access import rule_of
+
+    access_rule = rule_of(app.view_functions[rule.endpoint])
+    return "city.admin" if access_rule.allows(_CityAdmin()) else "city.head"
+
+
+class _CityAdmin:
+    """Enough of a user for an access rule to judge the city admin."""
+
+    is_authenticated = True
+
+    class tenant:  # noqa: N801 - mimics user.tenant
+        kind = "city"
+
+    def has_role(self, *roles):
+        return "admin" in roles
+
+
+def _lead_objects(world) -> None:
+    """A lead of the city's, sent to county A, which asks for an extension; a notification."""
+    lead_id = post_lead(world, "city.head")
+    with acting(world, "city.head") as actor:
+        lead = db.session.get(Lead, lead_id)
+        (referral,) = referral_service.send_lead(
+            db.session, actor, lead, to_tenant_ids=[world.tenants["county_a"]], note="条件相符。"
+        )
+        db.session.commit()
+        referral_id = referral.id
+    with acting(world, "county-a.officer") as actor:
+        referral = db.session.get(Referral, referral_id)
+        day = referral_service.deadline_day(referral.sign_by).toordinal() + 3
+        extension = referral_service.request_extension(
+            db.session, actor, referral, new_date=date.fromordinal(day).isoformat(), reason="出差"
+        )
+        db.session.commit()
+        extension_id = extension.id
+    with wider_scope("cli"):
+        user = db.session.get(User, world.users["city.head"])
+        note = Notification(tenant_id=user.tenant_id, user_id=user.id, kind="urged", text="测试")
+        db.session.add(note)
+        db.session.commit()
+        world.notification_id = note.id
+    world.lead_id, world.referral_id, world.extension_id = lead_id, referral_id, extension_id
 
 
 def test_a_valid_htmx_csrf_header_is_accepted(app, http_world):

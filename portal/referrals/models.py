@@ -16,8 +16,20 @@ from tenants.scoping import SharedRecord
 class Referral(SharedRecord, db.Model):
     __tablename__ = "referral"
     __table_args__ = (
-        Index("ix_referral_to_state", "to_tenant_id", "state", "sent_at"),
-        Index("ix_referral_from_state", "from_tenant_id", "state", "sent_at"),
+        # Covering the scope's criteria (the other side, the lead) lets the inbox and outbox
+        # counts answer from the index alone.
+        Index(
+            "ix_referral_to_state", "to_tenant_id", "state", "sent_at", "from_tenant_id", "lead_id"
+        ),
+        Index(
+            "ix_referral_from_state",
+            "from_tenant_id",
+            "state",
+            "sent_at",
+            "to_tenant_id",
+            "lead_id",
+        ),
+        Index("ix_referral_state_sent", "state", "sent_at"),
         Index("ix_referral_lead", "lead_id"),
         Index("ix_referral_state_sign", "state", "sign_by"),
         Index("ix_referral_state_report", "state", "report_by"),

@@ -22,7 +22,7 @@ from portal.leads.service import add_event
 from portal.notifications import service as notify
 from portal.referrals.models import CitySetting, ExtensionRequest, Feedback, Referral
 from portal.validation import InputError
-from portal.workdays.calendar import WorkCalendar, end_of_local_day, local_date
+from portal.workdays.calendar import WorkCalendar, deadline_day, end_of_local_day, local_date
 from portal.workdays.service import load_calendar
 from tenants.models import Tenant
 from tenants.scoping import wider_scope
@@ -228,10 +228,22 @@ def _tenant_name(session: Session, tenant_id: int) -> str:
     return tenant.name if tenant else str(tenant_id)
 
 
-def _log(session, actor, referral: Referral, action: str, kind: str, summary: str, **audit_kw):
+def _log(
+    session,
+    actor,
+    referral: Referral,
+    action: str,
+    kind: str,
+    summary: str,
+    audited: bool = True,
+    **audit_kw,
+):
     add_event(session, actor, referral.lead_id, kind, summary, referral_id=referral.id)
     session.flush()
-    audit.record(session, actor, action, object_type="referral", object_id=referral.id, **audit_kw)
+    if audited:
+        audit.record(
+            session, actor, action, object_type="referral", object_id=referral.id, **audit_kw
+        )
 
 
 def _referral_url(referral: Referral) -> str:
@@ -335,6 +347,43 @@ def send_lead(
     parent: Referral | None = None,
 ) -> list[Referral]:
     """Send a lead (its owner) or pass it onward (``parent``: the receiver's transfer)."""
+    plan = _check_send(
+        session,
+        actor,
+        lead,
+        to_tenant_ids=to_tenant_ids,
+        note=note,
+        sign_days=sign_days,
+        report_days=report_days,
+        override_returned=override_returned,
+        parent=parent,
+    )
+    return _send(session, actor, lead, plan, parent=parent, audited=True)
+
+
+@dataclass(frozen=True)
+class _SendPlan:
+    targets: list
+    note: str
+    sign: int
+    report: int
+    override_returned: bool
+
+
+def _check_send(
+    session: Session,
+    actor: audit.Actor,
+    lead: Lead,
+    *,
+    to_tenant_ids,
+    note: str,
+    sign_days=None,
+    report_days=None,
+    override_returned: bool = False,
+    parent: Referral | None = None,
+) -> _SendPlan:
+    """Every check of a send, before anything is written (a transfer checks first, then moves
+    its own referral: a refused transfer must change nothing)."""
     _require_handler(actor)
     if parent is None and lead.tenant_id != actor.tenant_id:
         raise PermissionError("only the owner tenant sends its lead; receivers transfer")
@@ -350,6 +399,22 @@ def send_lead(
         errors["report_days"] = "首次反馈时限不能短于签收时限。"
     if errors:
         raise ReferralError(errors)
+    return _SendPlan(targets, note, sign, report, bool(override_returned))
+
+
+def _send(
+    session: Session,
+    actor: audit.Actor,
+    lead: Lead,
+    plan: _SendPlan,
+    *,
+    parent: Referral | None,
+    audited: bool,
+) -> list[Referral]:
+    """Write the checked send. ``audited=False``: the caller (transfer) writes the one audit
+    event of the action itself; the timeline line is written here either way."""
+    targets, note, sign, report = plan.targets, plan.note, plan.sign, plan.report
+    override_returned = plan.override_returned
     calendar = load_calendar(session)
     now = utcnow()
     sign_by, report_by = calendar.deadline(now, sign), calendar.deadline(now, report)
@@ -379,6 +444,7 @@ def send_lead(
             "referral_sent",
             "transferred" if parent else "sent",
             f"{verb}给{target.name}：{note}",
+            audited=audited,
             after={
                 "lead_id": lead.id,
                 "to_tenant_id": target.id,
@@ -402,7 +468,7 @@ def send_lead(
 
 
 def _due_text(moment: datetime) -> str:
-    return local_date(moment).strftime("%Y-%m-%d") + " 24:00"
+    return deadline_day(moment).strftime("%Y-%m-%d") + " 24:00"
 
 
 # ---- the receiver's actions ------------------------------------------------------------------
@@ -570,11 +636,9 @@ def transfer(
         raise ReferralError({"to_tenant_ids": "转交须由本单位分管领导操作。"})
     if referral.state not in ("accepted", "reported"):
         raise _state_refusal(referral)
-    previous = referral.state
-    _transition(
-        session, referral, ("accepted", "reported"), state="transferred", closed_at=utcnow()
-    )
-    children = send_lead(
+    # Check the onward send completely before this referral moves: a refused transfer (bad
+    # target, missing note, tenant that returned it) changes nothing.
+    plan = _check_send(
         session,
         actor,
         referral.lead,
@@ -585,6 +649,13 @@ def transfer(
         override_returned=override_returned,
         parent=referral,
     )
+    previous = referral.state
+    _transition(
+        session, referral, ("accepted", "reported"), state="transferred", closed_at=utcnow()
+    )
+    # One action, one audit event: the child's send is part of the transfer's record.
+    children = _send(session, actor, referral.lead, plan, parent=referral, audited=False)
+    child = children[0]
     audit.record(
         session,
         actor,
@@ -592,9 +663,16 @@ def transfer(
         object_type="referral",
         object_id=referral.id,
         before={"state": previous},
-        after={"state": "transferred", "child_id": children[0].id},
+        after={
+            "state": "transferred",
+            "child_id": child.id,
+            "to_tenant_id": child.to_tenant_id,
+            "sign_days": plan.sign,
+            "report_days": plan.report,
+            "override_returned": plan.override_returned,
+        },
     )
-    return children[0]
+    return child
 
 
 def add_feedback(session: Session, actor: audit.Actor, referral: Referral, form) -> Feedback:
@@ -731,6 +809,9 @@ def close_landed(
         raise _state_refusal(referral)
     if errors:
         raise ReferralError(errors)
+    if referral.lead.host_tenant_id is not None or referral.lead.stage == "terminated":
+        # Refuse before this referral moves; the conditional UPDATE below still settles a race.
+        raise ReferralError({"state": "该线索已在其他单位落地或已终止，不能重复登记落地。"})
     previous = referral.state
     _transition(session, referral, ("accepted", "reported"), state="landed", closed_at=utcnow())
     landed = session.execute(
@@ -839,9 +920,9 @@ def request_extension(
         errors["new_date"] = "已超过时限，不能再申请延期（逾期后提出的申请按逾期处理）。"
     day = _parse_date(new_date, "new_date", errors)
     if day is not None and "new_date" not in errors:
-        if day <= local_date(due):
-            errors["new_date"] = f"新的时限须晚于当前时限（{local_date(due).isoformat()}）。"
-        elif day > local_date(due) + timedelta(days=MAX_EXTENSION_DAYS):
+        if day <= deadline_day(due):
+            errors["new_date"] = f"新的时限须晚于当前时限（{deadline_day(due).isoformat()}）。"
+        elif day > deadline_day(due) + timedelta(days=MAX_EXTENSION_DAYS):
             errors["new_date"] = f"一次延期不能超过 {MAX_EXTENSION_DAYS} 天。"
     reason = _text(reason, 500, "延期理由", "reason", errors)
     pending = session.scalar(
@@ -964,7 +1045,7 @@ def decide_extension(
         raise ReferralError({"state": "该延期申请已被处理，请刷新后查看。"})
     if approve:
         _apply_extension(session, referral, request_row)
-    day = local_date(request_row.new_due).isoformat()
+    day = deadline_day(request_row.new_due).isoformat()
     kind = "extension_approved" if approve else "extension_refused"
     summary = (f"同意延期至 {day}" if approve else f"不同意延期：{note}") + (
         f"（{note}）" if approve and note else ""

@@ -24,6 +24,13 @@ class CalendarError(ValueError):
 
 
 @cache
+def _package_is_workday(day: date) -> bool:
+    # chinese_calendar checks the date against its whole table on every call (~30 µs); overdue
+    # counting asks about many days per page, so remember each answer.
+    return chinese_calendar.is_workday(day)
+
+
+@cache
 def package_covers(year: int) -> bool:
     """Whether chinese-calendar has the official holiday schedule for this year."""
     try:
@@ -45,6 +52,12 @@ def end_of_local_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=SHANGHAI).astimezone(UTC)
 
 
+def deadline_day(deadline: datetime) -> date:
+    """The Shanghai day a deadline closes: a deadline is 24:00 at the end of that day, which is
+    00:00 of the next one, so ``local_date(deadline)`` would name the day after."""
+    return local_date(deadline - timedelta(microseconds=1))
+
+
 class WorkCalendar:
     """Which days are working days, given the city's overrides (date -> is a working day)."""
 
@@ -55,7 +68,7 @@ class WorkCalendar:
         if day in self.overrides:
             return self.overrides[day]
         if package_covers(day.year):
-            return chinese_calendar.is_workday(day)
+            return _package_is_workday(day)
         return day.weekday() < 5
 
     def next_workday(self, day: date) -> date:

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-23 12:48:46.092482
+Create Date: 2026-11-23 13:18:44.594226
 """
 
 import sqlalchemy as sa
@@ -178,14 +178,19 @@ def upgrade():
     )
     with op.batch_alter_table("referral", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_referral_from_state", ["from_tenant_id", "state", "sent_at"], unique=False
+            "ix_referral_from_state",
+            ["from_tenant_id", "state", "sent_at", "to_tenant_id", "lead_id"],
+            unique=False,
         )
         batch_op.create_index("ix_referral_lead", ["lead_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_referral_parent_id"), ["parent_id"], unique=False)
         batch_op.create_index("ix_referral_state_report", ["state", "report_by"], unique=False)
+        batch_op.create_index("ix_referral_state_sent", ["state", "sent_at"], unique=False)
         batch_op.create_index("ix_referral_state_sign", ["state", "sign_by"], unique=False)
         batch_op.create_index(
-            "ix_referral_to_state", ["to_tenant_id", "state", "sent_at"], unique=False
+            "ix_referral_to_state",
+            ["to_tenant_id", "state", "sent_at", "from_tenant_id", "lead_id"],
+            unique=False,
         )
 
     op.create_table(
@@ -352,6 +357,7 @@ def downgrade():
     with op.batch_alter_table("referral", schema=None) as batch_op:
         batch_op.drop_index("ix_referral_to_state")
         batch_op.drop_index("ix_referral_state_sign")
+        batch_op.drop_index("ix_referral_state_sent")
         batch_op.drop_index("ix_referral_state_report")
         batch_op.drop_index(batch_op.f("ix_referral_parent_id"))
         batch_op.drop_index("ix_referral_lead")

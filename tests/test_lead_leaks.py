@@ -1,0 +1,214 @@
+"""Cross-tenant leak checks: a unique canary string per tenant on every kind of confidential
+text (lead title and company, contact, referral note, feedback, extension reason), then every GET
+route is crawled by every actor — full pages and htmx fragments, lists with and without filters,
+every object id — and no body may carry a canary the actor's tenant is not entitled to.
+
+Who is entitled follows DESIGN.md §5, written out here independently of the scoping code:
+lead text: the owner, every tenant on one of its referrals, the city, assessors; contact: the
+owner and tenants that accepted a referral; referral text (note, feedback, extension reason): its
+two sides, the lead's referrers (owner and anyone who passed it on), the city, assessors.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.leads.models import Lead
+from portal.referrals import service as refs
+from portal.referrals.models import ExtensionRequest, Referral
+from tests.conftest import WORLD_TENANTS, login, record_figure, role_sets_for
+from tests.referral_helpers import acting, post_lead
+
+TENANT_KEYS = [key for key, *_ in WORLD_TENANTS]
+CANARY = re.compile(r"KANARI-[A-Z]+-[a-z_]+(?:-[a-z_]+)?")
+OVERSEER = "assessor role"
+
+
+def _may_see(canary_entitled: set[str], tenant_key: str, login_name: str) -> bool:
+    overseer = login_name.endswith(".assessor")
+    return tenant_key in canary_entitled or (overseer and OVERSEER in canary_entitled)
+
+
+def _code(key: str) -> str:
+    return key.replace("_", "-")
+
+
+def _plant(world):
+    """Each tenant posts a lead; a few referrals, acceptances, feedback and extension requests
+    spread them. Returns {canary: set of tenant keys entitled to it} and the object ids."""
+    entitled: dict[str, set[str]] = {}
+    # The city tenant (any role) and assessors (of any tenant) oversee leads and referrals.
+    overseers = {"city", OVERSEER}
+    leads = {}
+    for key in TENANT_KEYS:
+        login_name = f"{_code(key)}.officer"
+        leads[key] = post_lead(
+            world,
+            login_name,
+            title=f"KANARI-TITLE-{key}",
+            company=f"KANARI-CO-{key}",
+            contact_name=f"KANARI-CONTACT-{key}",
+            description=f"KANARI-DESC-{key}",
+        )
+        entitled[f"KANARI-TITLE-{key}"] = {key} | overseers
+        entitled[f"KANARI-CO-{key}"] = {key} | overseers
+        entitled[f"KANARI-DESC-{key}"] = {key} | overseers
+        entitled[f"KANARI-CONTACT-{key}"] = {key}
+
+    referrals = {}
+
+    def send(from_key, to_key, *, accept=False, feedback=False, extension=False):
+        with acting(world, f"{_code(from_key)}.officer") as actor:
+            lead = db.session.get(Lead, leads[from_key])
+            (referral,) = refs.send_lead(
+                db.session,
+                actor,
+                lead,
+                to_tenant_ids=[world.tenants[to_key]],
+                note=f"KANARI-NOTE-{from_key}-{to_key}",
+            )
+            db.session.commit()
+            referral_id = referral.id
+        referrals[(from_key, to_key)] = referral_id
+        for canary in ("TITLE", "CO", "DESC"):
+            entitled[f"KANARI-{canary}-{from_key}"].add(to_key)
+        side = {from_key, to_key} | overseers
+        entitled[f"KANARI-NOTE-{from_key}-{to_key}"] = side
+        if extension:
+            with acting(world, f"{_code(to_key)}.officer") as actor:
+                referral = db.session.get(Referral, referral_id)
+                tomorrow = refs.local_date(referral.sign_by).toordinal() + 3
+                from datetime import date
+
+                refs.request_extension(
+                    db.session,
+                    actor,
+                    referral,
+                    new_date=date.fromordinal(tomorrow).isoformat(),
+                    reason=f"KANARI-EXT-{from_key}-{to_key}",
+                )
+                db.session.commit()
+            entitled[f"KANARI-EXT-{from_key}-{to_key}"] = side
+        if accept:
+            with acting(world, f"{_code(to_key)}.officer") as actor:
+                refs.accept(db.session, actor, db.session.get(Referral, referral_id))
+                db.session.commit()
+            entitled[f"KANARI-CONTACT-{from_key}"].add(to_key)
+        if feedback:
+            with acting(world, f"{_code(to_key)}.officer") as actor:
+                refs.add_feedback(
+                    db.session,
+                    actor,
+                    db.session.get(Referral, referral_id),
+                    {
+                        "contacted_on": refs.local_date(refs.utcnow()).isoformat(),
+                        "method": "phone",
+                        "summary": f"KANARI-FB-{from_key}-{to_key}",
+                        "intention": "strong",
+                        "next_step": "",
+                        "stage_after": "talking",
+                    },
+                )
+                db.session.commit()
+            entitled[f"KANARI-FB-{from_key}-{to_key}"] = side
+
+    # The department sends to both counties: siblings must not see each other's handling.
+    send("dept", "county_a", accept=True, feedback=True)
+    send("dept", "county_b", extension=True)
+    # A county passes its own lead to the park under it.
+    send("county_a", "park_a", accept=True, feedback=True)
+    return entitled, leads, referrals
+
+
+def _actors():
+    for key, _name, kind, _parent in WORLD_TENANTS:
+        for roles in role_sets_for(kind):
+            yield f"{_code(key)}.{roles[-1]}", key
+
+
+def _get_routes(app):
+    skip = {"static", "auth.logout", "health.healthz", "auth.login"}
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and rule.endpoint not in skip:
+            yield rule
+
+
+def _urls(app, rule, ids):
+    from flask import url_for
+
+    names = list(rule.arguments)
+    combos = [{}]
+    for name in names:
+        combos = [dict(c, **{name: value}) for c in combos for value in ids.get(name, [])]
+    queries = [{}, {"q": "KANARI"}, {"tab": "overdue"}, {"tab": "closed"}, {"state": "sent"}]
+    with app.test_request_context():
+        for values in combos:
+            for query in queries if not names else [{}]:
+                yield url_for(rule.endpoint, **values, **query)
+
+
+def test_no_canary_reaches_a_tenant_not_entitled_to_it(app, http_world):
+    with app.app_context():
+        entitled, leads, referrals = _plant(http_world)
+        with refs.wider_scope("cli"):
+            extension_ids = list(db.session.scalars(select(ExtensionRequest.id)))
+            referral_ids = list(db.session.scalars(select(Referral.id)))
+            lead_ids = list(db.session.scalars(select(Lead.id)))
+        db.session.remove()
+    ids = {
+        "lead_id": lead_ids,
+        "referral_id": referral_ids,
+        "extension_id": extension_ids,
+    }
+    requests = leaks = 0
+    failures = []
+    seen: set[str] = set()
+    routes = list(_get_routes(app))
+    for login_name, tenant_key in _actors():
+        client = app.test_client()
+        assert login(client, login_name).status_code == 302
+        for rule in routes:
+            if any(arg not in ids for arg in rule.arguments):
+                continue  # routes on non-lead objects (users, chains…) carry no canaries
+            for url in _urls(app, rule, ids):
+                for headers in ({}, {"HX-Request": "true", "HX-Target": "results"}):
+                    response = client.get(url, headers=headers)
+                    requests += 1
+                    assert response.status_code < 500, f"{login_name} GET {url}"
+                    body = response.get_data(as_text=True)
+                    for canary in set(CANARY.findall(body)):
+                        seen.add(canary)
+                        if not _may_see(entitled.get(canary, set()), tenant_key, login_name):
+                            leaks += 1
+                            failures.append(f"{login_name} GET {url} {headers}: {canary}")
+    record_figure(
+        "canary leak crawl",
+        f"{requests} GET requests (pages and htmx fragments) by {len(list(_actors()))} actors "
+        f"over {len(routes)} routes, {len(entitled)} canaries; leaks: {leaks}",
+    )
+    assert failures == [], "\n".join(failures[:50])
+    # The crawl reached every kind of planted text: each canary was shown to someone entitled.
+    assert seen == set(entitled), sorted(set(entitled) - seen)
+
+
+@pytest.mark.parametrize("login_name,tenant_key", list(_actors()))
+def test_the_lead_list_count_matches_what_the_actor_may_see(app, http_world, login_name, tenant_key):
+    """A count is a leak too: the list's total is the number of leads the tenant is entitled to."""
+    with app.app_context():
+        entitled, leads, _ = _plant(http_world)
+        db.session.remove()
+    expected = sum(
+        1
+        for key in TENANT_KEYS
+        if _may_see(entitled[f"KANARI-TITLE-{key}"], tenant_key, login_name)
+    )
+    if login_name.endswith(".admin"):
+        pytest.skip("admins do not work leads")
+    client = app.test_client()
+    assert login(client, login_name).status_code == 302
+    body = client.get("/leads").get_data(as_text=True)
+    assert f"共 {expected} 条线索" in body, body[:2000]

@@ -1,0 +1,857 @@
+"""The referral workflow of DESIGN.md §4, transition by transition: the happy path and every
+refusal (who may act, state preconditions, windows, once-only rules).
+
+Every success writes exactly one audit event of the right action and one timeline line; every
+refusal raises ReferralError/PermissionError and changes nothing — checked inside the same
+transaction, before the rollback, so a service that writes first and refuses afterwards fails.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.leads import service as leads
+from portal.leads.models import Lead, LeadContact, LeadEvent, LeadStage
+from portal.notifications.models import Notification
+from portal.referrals import service as referrals
+from portal.referrals.models import ExtensionRequest, Feedback, Referral
+from portal.validation import InputError
+from portal.workdays.calendar import end_of_local_day
+from tenants.scoping import wider_scope
+from tests.referral_helpers import (
+    Clock,
+    acting,
+    audit_actions,
+    post_lead,
+    send,
+    shanghai,
+    timeline_count,
+)
+
+MONDAY = shanghai(2026, 3, 2, 10, 0)  # an ordinary working week, no holiday near
+
+FEEDBACK = {
+    "contacted_on": "2026-03-03",
+    "method": "visit",
+    "summary": "上门拜访企业，企业有意向在我县选址。",
+    "intention": "strong",
+    "next_step": "安排实地考察",
+    "stage_after": "talking",
+}
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    return Clock(monkeypatch, MONDAY)
+
+
+@pytest.fixture
+def lead_id(world, clock):
+    """A lead of the city commerce bureau (a department that cannot host it)."""
+    return post_lead(world, "dept.officer", title="储能电池项目")
+
+
+# ---- harness ---------------------------------------------------------------------------------
+
+
+def snapshot():
+    """Everything a referral action may change, read straight from the database (flushing
+    whatever the session still holds, as a later commit would)."""
+    with wider_scope("cli"):
+        db.session.flush()
+
+        def rows(table, *order):
+            return [tuple(r) for r in db.session.execute(select(table).order_by(*order))]
+
+        return {
+            "referral": rows(Referral.__table__, Referral.__table__.c.id),
+            "lead": rows(Lead.__table__, Lead.__table__.c.id),
+            "extension": rows(ExtensionRequest.__table__, ExtensionRequest.__table__.c.id),
+            "feedback": db.session.scalar(select(func.count()).select_from(Feedback.__table__)),
+            "stage": db.session.scalar(select(func.count()).select_from(LeadStage.__table__)),
+            "events": db.session.scalar(select(func.count()).select_from(LeadEvent.__table__)),
+            "notifications": db.session.scalar(
+                select(func.count()).select_from(Notification.__table__)
+            ),
+            "audit": len(audit_actions()),
+        }
+
+
+def _load(model, ident):
+    obj = db.session.get(model, ident)
+    if obj is None:  # not visible to the actor: hand the service the object anyway
+        with wider_scope("cli"):
+            obj = db.session.get(model, ident)
+    assert obj is not None
+    return obj
+
+
+def ok(world, login, fn, target, action, **kwargs):
+    """``fn(session, actor, target_obj, **kwargs)`` succeeds: one audit event ``action``, one
+    timeline line."""
+    audit_before, events_before = audit_actions(), timeline_count()
+    with acting(world, login) as actor:
+        result = fn(db.session, actor, _load(*target), **kwargs)
+        db.session.flush()
+        # Hand back ids (objects expire at commit, outside the actor's scope).
+        if isinstance(result, list):
+            result = [item.id for item in result]
+        elif result is not None:
+            result = result.id
+        db.session.commit()
+    assert audit_actions() == audit_before + [action]
+    assert timeline_count() == events_before + 1
+    return result
+
+
+def refused(world, login, fn, target, exc=InputError, **kwargs):
+    """``fn`` refuses with ``exc`` and changed nothing, even before the rollback."""
+    before = snapshot()
+    with acting(world, login) as actor:
+        obj = _load(*target)
+        with pytest.raises(exc) as info:
+            fn(db.session, actor, obj, **kwargs)
+        after = snapshot()
+        db.session.rollback()
+    assert after == before
+    return info.value
+
+
+def ref(referral_id):
+    return (Referral, referral_id)
+
+
+def referral_row(referral_id) -> Referral:
+    with wider_scope("cli"):
+        db.session.expire_all()
+        return db.session.get(Referral, referral_id)
+
+
+def lead_row(lead_id) -> Lead:
+    with wider_scope("cli"):
+        db.session.expire_all()
+        return db.session.get(Lead, lead_id)
+
+
+def sent_to_a(world, lead_id, **kwargs):
+    return send(world, "dept.officer", lead_id, "county_a", **kwargs)[0]
+
+
+def accepted_by_a(world, lead_id):
+    rid = sent_to_a(world, lead_id)
+    ok(world, "county-a.officer", referrals.accept, ref(rid), "referral_accepted")
+    return rid
+
+
+def _send(session, actor, lead, **kwargs):
+    return referrals.send_lead(session, actor, lead, **kwargs)
+
+
+def _return(session, actor, referral, **kwargs):
+    kwargs.setdefault("reason", "land")
+    kwargs.setdefault("text", "本县用地指标已用完。")
+    return referrals.request_return(session, actor, referral, **kwargs)
+
+
+def _feedback(session, actor, referral, **overrides):
+    return referrals.add_feedback(session, actor, referral, {**FEEDBACK, **overrides})
+
+
+def _land(session, actor, referral, **kwargs):
+    kwargs.setdefault("host_tenant_id", "")
+    kwargs.setdefault("signed_on", "2026-03-04")
+    kwargs.setdefault("signed_amount", "120000")
+    return referrals.close_landed(session, actor, referral, **kwargs)
+
+
+def _extend(session, actor, referral, **kwargs):
+    kwargs.setdefault("reason", "企业负责人出差，需延后对接。")
+    return referrals.request_extension(session, actor, referral, **kwargs)
+
+
+def _decide(session, actor, request_row, **kwargs):
+    return referrals.decide_extension(session, actor, request_row, **kwargs)
+
+
+# ---- sending ---------------------------------------------------------------------------------
+
+
+def test_send_to_two_tenants_sets_deadlines_from_dispatch(world, lead_id):
+    audit_before, events_before = audit_actions(), timeline_count()
+    ids = send(world, "dept.officer", lead_id, "county_a", "county_b")
+    assert audit_actions() == audit_before + ["referral_sent", "referral_sent"]
+    assert timeline_count() == events_before + 2
+    for rid in ids:
+        row = referral_row(rid)
+        assert row.state == "sent"
+        assert row.sent_at == MONDAY
+        # Monday 10:00: sign by the end of Tuesday 3 March, report by the end of Monday 9 March.
+        assert row.sign_by == shanghai(2026, 3, 4)
+        assert row.report_by == shanghai(2026, 3, 10)
+
+
+@pytest.mark.parametrize("login", ["dept.admin", "office.assessor", "city.assessor"])
+def test_admins_and_assessors_cannot_send(world, lead_id, login):
+    refused(
+        world,
+        login,
+        _send,
+        (Lead, lead_id),
+        PermissionError,
+        to_tenant_ids=[str(world.tenants["county_a"])],
+        note="说明",
+    )
+
+
+def test_only_the_owner_sends_a_lead(world, lead_id):
+    sent_to_a(world, lead_id)
+    for login in ("county-a.officer", "city.officer", "county-b.head"):
+        refused(
+            world,
+            login,
+            _send,
+            (Lead, lead_id),
+            PermissionError,
+            to_tenant_ids=[str(world.tenants["park_a"])],
+            note="说明",
+        )
+
+
+@pytest.mark.parametrize(
+    "targets, extra, field",
+    [
+        ([], {}, "to_tenant_ids"),
+        (["dept"], {}, "to_tenant_ids"),  # itself, the owner
+        (["office"], {}, "to_tenant_ids"),  # the assessment office receives no leads
+        (["county_a"], {"note": "  "}, "note"),
+        (["county_a"], {"sign_days": "0"}, "sign_days"),
+        (["county_a"], {"sign_days": "61"}, "sign_days"),
+        (["county_a"], {"report_days": "x"}, "report_days"),
+        (["county_a"], {"sign_days": "3", "report_days": "2"}, "report_days"),
+    ],
+)
+def test_bad_sends_are_refused(world, lead_id, targets, extra, field):
+    kwargs = {"note": "该县有用地指标。", **extra}
+    error = refused(
+        world,
+        "dept.officer",
+        _send,
+        (Lead, lead_id),
+        to_tenant_ids=[str(world.tenants[k]) for k in targets],
+        **kwargs,
+    )
+    assert field in error.errors
+
+
+def test_no_duplicate_open_referral_to_the_same_tenant(world, lead_id):
+    sent_to_a(world, lead_id)
+    error = refused(
+        world,
+        "dept.officer",
+        _send,
+        (Lead, lead_id),
+        to_tenant_ids=[str(world.tenants["county_b"]), str(world.tenants["county_a"])],
+        note="再推一次",
+    )
+    assert "甲县" in error.errors["to_tenant_ids"]
+
+
+def test_a_tenant_whose_return_was_granted_is_not_offered_the_lead_again(world, lead_id):
+    rid = sent_to_a(world, lead_id)
+    ok(world, "county-a.officer", _return, ref(rid), "referral_return_requested")
+    ok(world, "dept.head", referrals.decide_return, ref(rid), "referral_returned", agree=True)
+    assert referral_row(rid).state == "returned"
+    error = refused(
+        world,
+        "dept.officer",
+        _send,
+        (Lead, lead_id),
+        to_tenant_ids=[str(world.tenants["county_a"])],
+        note="再推一次",
+    )
+    assert "override_returned" in error.errors
+    again = ok(
+        world,
+        "dept.officer",
+        _send,
+        (Lead, lead_id),
+        "referral_sent",
+        to_tenant_ids=[str(world.tenants["county_a"])],
+        note="企业改变了选址要求，请再看一下。",
+        override_returned=True,
+    )
+    assert referral_row(again[0]).state == "sent"
+
+
+def test_custom_deadlines_and_a_lead_landed_elsewhere_cannot_be_sent(world, lead_id, clock):
+    rid = sent_to_a(world, lead_id, sign_days="3", report_days="10")
+    row = referral_row(rid)
+    assert row.sign_by == shanghai(2026, 3, 6)  # end of Thursday 5 March
+    assert row.report_by == shanghai(2026, 3, 17)  # end of Monday 16 March
+    ok(world, "county-a.officer", referrals.accept, ref(rid), "referral_accepted")
+    clock.advance(days=2)
+    ok(world, "county-a.officer", _land, ref(rid), "referral_landed")
+    refused(
+        world,
+        "dept.officer",
+        _send,
+        (Lead, lead_id),
+        to_tenant_ids=[str(world.tenants["county_b"])],
+        note="说明",
+    )
+
+
+# ---- accepting ---------------------------------------------------------------------------------
+
+
+def test_receiver_accepts_and_then_sees_the_contact(world, lead_id):
+    rid = sent_to_a(world, lead_id)
+    with acting(world, "county-a.officer"):
+        lead = db.session.get(Lead, lead_id)
+        assert lead is not None
+        assert leads.contact_of(db.session, lead) is None
+    ok(world, "county-a.head", referrals.accept, ref(rid), "referral_accepted")
+    row = referral_row(rid)
+    assert row.state == "accepted" and row.accepted_at == MONDAY
+    with acting(world, "county-a.officer"):
+        assert db.session.get(LeadContact, lead_id).contact_name == "王经理"
+
+
+@pytest.mark.parametrize(
+    "login",
+    [
+        "dept.officer",  # the sender
+        "dept.head",
+        "county-b.officer",  # an uninvolved county
+        "park-a.officer",  # a park under the receiver is not the receiver
+        "city.head",  # the city oversees but does not sign for a county
+        "county-a.admin",  # the receiver's admin
+    ],
+)
+def test_only_the_receivers_officers_and_heads_accept(world, lead_id, login):
+    rid = sent_to_a(world, lead_id)
+    refused(world, login, referrals.accept, ref(rid), PermissionError)
+
+
+def test_accept_twice_or_after_withdrawal_is_refused_in_chinese(world, lead_id):
+    rid = accepted_by_a(world, lead_id)
+    error = refused(world, "county-a.head", referrals.accept, ref(rid))
+    assert "已签收" in error.errors["state"]
+    other = send(world, "dept.officer", lead_id, "county_b")[0]
+    ok(world, "dept.officer", referrals.withdraw, ref(other), "referral_withdrawn")
+    error = refused(world, "county-b.officer", referrals.accept, ref(other))
+    assert "已撤回" in error.errors["state"]
+
+
+def test_a_late_accept_is_allowed_and_recorded_as_late(world, lead_id, clock):
+    rid = sent_to_a(world, lead_id)
+    clock.set(shanghai(2026, 3, 4, 0, 0, 1))  # one second past the end of Tuesday
+    ok(world, "county-a.officer", referrals.accept, ref(rid), "referral_accepted")
+    with acting(world, "dept.officer"):
+        line = db.session.scalars(
+            select(LeadEvent).where(LeadEvent.referral_id == rid, LeadEvent.kind == "accepted")
+        ).one()
+    assert "超过签收时限" in line.summary
+
+
+# ---- returning -------------------------------------------------------------------------------
+
+
+def test_return_inside_the_window_and_granted(world, lead_id, clock):
+    rid = sent_to_a(world, lead_id)
+    clock.set(shanghai(2026, 3, 3, 23, 59, 59))  # the last second of the signing window
+    ok(world, "county-a.officer", _return, ref(rid), "referral_return_requested")
+    assert referral_row(rid).state == "return_requested"
+    # While the return is pending nobody accepts it, and the receiver cannot ask again.
+    refused(world, "county-a.officer", referrals.accept, ref(rid))
+    refused(world, "county-a.officer", _return, ref(rid))
+    # The receiver does not decide its own return.
+    refused(world, "county-a.head", referrals.decide_return, ref(rid), PermissionError, agree=True)
+    ok(world, "dept.officer", referrals.decide_return, ref(rid), "referral_returned", agree=True)
+    row = referral_row(rid)
+    assert row.state == "returned" and row.closed_at is not None
+
+
+def test_return_after_the_signing_window_is_refused(world, lead_id, clock):
+    rid = sent_to_a(world, lead_id)
+    clock.set(shanghai(2026, 3, 4, 0, 0, 1))
+    error = refused(world, "county-a.officer", _return, ref(rid))
+    assert "签收时限" in error.errors["reason"]
+
+
+@pytest.mark.parametrize("reason, text", [("", "说明"), ("bogus", "说明"), ("land", " ")])
+def test_return_needs_a_reason_code_and_text(world, lead_id, reason, text):
+    rid = sent_to_a(world, lead_id)
+    refused(world, "county-a.officer", _return, ref(rid), reason=reason, text=text)
+
+
+def test_a_refused_return_is_final_and_the_deadlines_stand(world, lead_id, clock):
+    rid = sent_to_a(world, lead_id)
+    original = referral_row(rid)
+    sign_by, report_by = original.sign_by, original.report_by
+    ok(world, "county-a.officer", _return, ref(rid), "referral_return_requested")
+    # Refusing needs a reason.
+    refused(world, "dept.head", referrals.decide_return, ref(rid), agree=False, note="")
+    ok(
+        world,
+        "dept.head",
+        referrals.decide_return,
+        ref(rid),
+        "referral_return_refused",
+        agree=False,
+        note="该县工业园有现成厂房，请对接。",
+    )
+    row = referral_row(rid)
+    assert row.state == "sent" and row.return_refused
+    assert (row.sign_by, row.report_by) == (sign_by, report_by)
+    clock.advance(hours=1)
+    error = refused(world, "county-a.officer", _return, ref(rid))
+    assert "拒绝" in error.errors["reason"]
+    ok(world, "county-a.officer", referrals.accept, ref(rid), "referral_accepted")
+
+
+def test_decide_return_only_on_a_requested_return(world, lead_id):
+    rid = sent_to_a(world, lead_id)
+    refused(world, "dept.head", referrals.decide_return, ref(rid), agree=True)
+
+
+# ---- withdrawing -----------------------------------------------------------------------------
+
+
+def test_sender_withdraws_before_acceptance_only(world, lead_id):
+    first = sent_to_a(world, lead_id)
+    refused(world, "county-a.officer", referrals.withdraw, ref(first), PermissionError)
+    refused(world, "dept.admin", referrals.withdraw, ref(first), PermissionError)
+    refused(world, "city.officer", referrals.withdraw, ref(first), PermissionError)
+    ok(world, "dept.head", referrals.withdraw, ref(first), "referral_withdrawn", note="误推")
+    refused(world, "dept.head", referrals.withdraw, ref(first))
+    second = send(world, "dept.officer", lead_id, "county_b")[0]
+    ok(world, "county-b.officer", _return, ref(second), "referral_return_requested")
+    ok(world, "dept.officer", referrals.withdraw, ref(second), "referral_withdrawn")
+    third = send(world, "dept.officer", lead_id, "park_a")[0]
+    ok(world, "park-a.officer", referrals.accept, ref(third), "referral_accepted")
+    error = refused(world, "dept.officer", referrals.withdraw, ref(third))
+    assert "已签收" in error.errors["state"]
+
+
+# ---- transferring ----------------------------------------------------------------------------
+
+
+def test_only_the_receivers_head_transfers_an_accepted_referral(world, lead_id):
+    rid = sent_to_a(world, lead_id)
+    to_b = {"to_tenant_id": str(world.tenants["county_b"]), "note": "乙县更适合"}
+    refused(world, "county-a.head", referrals.transfer, ref(rid), **to_b)  # not accepted yet
+    ok(world, "county-a.officer", referrals.accept, ref(rid), "referral_accepted")
+    refused(world, "county-a.officer", referrals.transfer, ref(rid), **to_b)
+    refused(world, "county-a.admin", referrals.transfer, ref(rid), PermissionError, **to_b)
+    refused(world, "dept.head", referrals.transfer, ref(rid), PermissionError, **to_b)
+    refused(world, "city.head", referrals.transfer, ref(rid), PermissionError, **to_b)
+
+
+@pytest.mark.parametrize(
+    "target_key, note, field",
+    [
+        ("dept", "退给原单位", "to_tenant_ids"),  # the lead's owner
+        ("county_a", "转给自己", "to_tenant_ids"),
+        ("office", "考核办", "to_tenant_ids"),
+        ("county_b", "", "note"),
+    ],
+)
+def test_a_refused_transfer_changes_nothing(world, lead_id, target_key, note, field):
+    rid = accepted_by_a(world, lead_id)
+    error = refused(
+        world,
+        "county-a.head",
+        referrals.transfer,
+        ref(rid),
+        to_tenant_id=str(world.tenants[target_key]),
+        note=note,
+    )
+    assert field in error.errors
+    assert referral_row(rid).state == "accepted"
+
+
+def test_transfer_creates_a_child_and_the_transferring_tenant_sees_the_chain(world, lead_id):
+    rid = accepted_by_a(world, lead_id)
+    sibling = send(world, "dept.officer", lead_id, "park_a")[0]
+    with acting(world, "county-a.officer"):
+        assert db.session.get(Referral, sibling) is None  # a receiver sees no sibling
+    child = ok(
+        world,
+        "county-a.head",
+        referrals.transfer,
+        ref(rid),
+        "referral_transferred",
+        to_tenant_id=str(world.tenants["county_b"]),
+        note="乙县有配套产业园，更适合。",
+    )
+    parent = referral_row(rid)
+    assert parent.state == "transferred" and parent.closed_at is not None
+    child_row = referral_row(child)
+    assert child_row.parent_id == rid and child_row.state == "sent"
+    assert child_row.from_tenant_id == world.tenants["county_a"]
+    assert child_row.to_tenant_id == world.tenants["county_b"]
+    with acting(world, "county-a.officer"):
+        seen = set(db.session.scalars(select(Referral.id)))
+    assert seen == {rid, child, sibling}  # the transferring tenant is now a referrer
+    with acting(world, "dept.officer"):
+        assert db.session.get(Referral, child) is not None
+    with acting(world, "county-b.officer"):
+        assert set(db.session.scalars(select(Referral.id))) == {child}
+    # The third tenant acts on the child as a normal receiver; county_a decides its return.
+    ok(world, "county-b.officer", _return, ref(child), "referral_return_requested")
+    refused(world, "dept.head", referrals.decide_return, ref(child), PermissionError, agree=True)
+    ok(
+        world,
+        "county-a.officer",
+        referrals.decide_return,
+        ref(child),
+        "referral_returned",
+        agree=True,
+    )
+
+
+# ---- feedback --------------------------------------------------------------------------------
+
+
+def test_feedback_first_reports_then_adds_progress(world, lead_id, clock):
+    rid = accepted_by_a(world, lead_id)
+    clock.advance(days=1)
+    ok(world, "county-a.officer", _feedback, ref(rid), "referral_feedback")
+    row = referral_row(rid)
+    assert row.state == "reported" and row.first_report_at == clock.now
+    first_report = row.first_report_at
+    assert lead_row(lead_id).stage == "talking"
+    clock.advance(days=14)
+    ok(world, "county-a.head", _feedback, ref(rid), "referral_feedback", contacted_on="2026-03-16")
+    row = referral_row(rid)
+    assert row.state == "reported" and row.first_report_at == first_report
+    assert row.last_feedback_at == clock.now
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"contacted_on": "2026-03-04"}, "contacted_on"),  # tomorrow (today is 3 March)
+        ({"contacted_on": "2026-03-01"}, "contacted_on"),  # before the referral was sent
+        ({"contacted_on": "3/3/2026"}, "contacted_on"),
+        ({"method": "telepathy"}, "method"),
+        ({"summary": ""}, "summary"),
+        ({"intention": ""}, "intention"),
+        ({"stage_after": "signed"}, "stage_after"),  # landing is its own action
+    ],
+)
+def test_bad_feedback_is_refused(world, lead_id, clock, overrides, field):
+    rid = accepted_by_a(world, lead_id)
+    clock.advance(days=1)
+    error = refused(world, "county-a.officer", _feedback, ref(rid), **overrides)
+    assert field in error.errors
+
+
+def test_feedback_only_by_the_receiver_on_a_referral_in_hand(world, lead_id, clock):
+    rid = sent_to_a(world, lead_id)
+    clock.advance(days=1)
+    refused(world, "county-a.officer", _feedback, ref(rid))  # not accepted yet
+    ok(world, "county-a.officer", referrals.accept, ref(rid), "referral_accepted")
+    refused(world, "dept.officer", _feedback, ref(rid), PermissionError)
+    refused(world, "county-a.admin", _feedback, ref(rid), PermissionError)
+    ok(
+        world,
+        "county-a.officer",
+        referrals.close_not_landed,
+        ref(rid),
+        "referral_not_landed",
+        reason="elsewhere",
+        note="企业最终落户外省。",
+    )
+    refused(world, "county-a.officer", _feedback, ref(rid))
+
+
+# ---- extensions ------------------------------------------------------------------------------
+
+
+def _extension_id(referral_id, state="pending"):
+    with wider_scope("cli"):
+        return db.session.scalars(
+            select(ExtensionRequest.id).where(
+                ExtensionRequest.referral_id == referral_id, ExtensionRequest.state == state
+            )
+        ).one()
+
+
+def test_extension_first_by_the_senders_head_second_by_a_city_head(world, lead_id, clock):
+    rid = accepted_by_a(world, lead_id)
+    report_by = referral_row(rid).report_by  # end of Monday 9 March
+    ok(world, "county-a.officer", _extend, ref(rid), "extension_requested", new_date="2026-03-13")
+    refused(world, "county-a.officer", _extend, ref(rid), new_date="2026-03-20")  # one pending
+    first = _extension_id(rid)
+    for login in ("dept.officer", "city.head", "county-a.head", "office.assessor", "dept.admin"):
+        refused(world, login, _decide, (ExtensionRequest, first), PermissionError, approve=True)
+    ok(world, "dept.head", _decide, (ExtensionRequest, first), "extension_approved", approve=True)
+    row = referral_row(rid)
+    assert row.report_by == end_of_local_day(date(2026, 3, 13)) != report_by
+    assert row.extensions_granted == 1
+    refused(world, "dept.head", _decide, (ExtensionRequest, first), approve=False, note="改主意")
+    clock.set(shanghai(2026, 3, 13, 12))
+    ok(world, "county-a.head", _extend, ref(rid), "extension_requested", new_date="2026-03-20")
+    second = _extension_id(rid)
+    refused(world, "dept.head", _decide, (ExtensionRequest, second), PermissionError, approve=True)
+    refused(
+        world, "city.officer", _decide, (ExtensionRequest, second), PermissionError, approve=True
+    )
+    refused(world, "city.head", _decide, (ExtensionRequest, second), approve=False, note="")
+    ok(
+        world,
+        "city.head",
+        _decide,
+        (ExtensionRequest, second),
+        "extension_refused",
+        approve=False,
+        note="已延期一次，请按期反馈。",
+    )
+    row = referral_row(rid)
+    assert row.report_by == end_of_local_day(date(2026, 3, 13))
+    assert row.extensions_granted == 1
+
+
+def test_extension_of_the_signing_deadline(world, lead_id):
+    rid = sent_to_a(world, lead_id)
+    ok(world, "county-a.officer", _extend, ref(rid), "extension_requested", new_date="2026-03-05")
+    ok(
+        world,
+        "dept.head",
+        _decide,
+        (ExtensionRequest, _extension_id(rid)),
+        "extension_approved",
+        approve=True,
+        note="同意",
+    )
+    row = referral_row(rid)
+    assert row.sign_by == end_of_local_day(date(2026, 3, 5))
+    assert row.report_by == shanghai(2026, 3, 10)  # still later than the new sign deadline
+
+
+def test_extension_must_be_asked_before_the_deadline(world, lead_id, clock):
+    rid = sent_to_a(world, lead_id)
+    clock.set(shanghai(2026, 3, 4, 0, 0, 1))
+    error = refused(world, "county-a.officer", _extend, ref(rid), new_date="2026-03-06")
+    assert "超过时限" in error.errors["new_date"]
+
+
+@pytest.mark.parametrize(
+    "new_date, reason",
+    [
+        ("2026-03-03", "理由"),
+        ("2026-02-28", "理由"),
+        ("2026-09-01", "理由"),
+        ("x", "理由"),
+        ("2026-03-06", ""),
+    ],
+)
+def test_bad_extension_requests(world, lead_id, new_date, reason):
+    rid = sent_to_a(world, lead_id)
+    refused(world, "county-a.officer", _extend, ref(rid), new_date=new_date, reason=reason)
+
+
+def test_extension_only_by_the_receiver_with_a_deadline_open(world, lead_id, clock):
+    rid = sent_to_a(world, lead_id)
+    for login in ("dept.officer", "county-a.admin", "county-b.head", "city.assessor"):
+        refused(world, login, _extend, ref(rid), PermissionError, new_date="2026-03-06")
+    ok(world, "county-a.officer", referrals.accept, ref(rid), "referral_accepted")
+    ok(
+        world,
+        "county-a.officer",
+        _feedback,
+        ref(rid),
+        "referral_feedback",
+        contacted_on="2026-03-02",
+    )
+    refused(world, "county-a.officer", _extend, ref(rid), new_date="2026-03-20")
+
+
+# ---- landing ---------------------------------------------------------------------------------
+
+
+def test_landing_sets_the_host_and_signed_stage(world, lead_id, clock):
+    rid = accepted_by_a(world, lead_id)
+    clock.set(shanghai(2026, 3, 5, 9))
+    ok(
+        world,
+        "county-a.officer",
+        _land,
+        ref(rid),
+        "referral_landed",
+        host_tenant_id=str(world.tenants["park_a"]),
+    )
+    lead = lead_row(lead_id)
+    assert lead.host_tenant_id == world.tenants["park_a"]
+    assert lead.stage == "signed" and lead.signed_on == date(2026, 3, 4)
+    assert lead.signed_amount == 120000
+    assert referral_row(rid).state == "landed"
+    with acting(world, "park-a.officer"):  # the host sees the contact
+        assert db.session.get(LeadContact, lead_id) is not None
+
+
+def test_a_second_landing_of_the_same_lead_is_refused(world, lead_id, clock):
+    first = accepted_by_a(world, lead_id)
+    second = send(world, "dept.officer", lead_id, "county_b")[0]
+    ok(world, "county-b.officer", referrals.accept, ref(second), "referral_accepted")
+    clock.advance(days=3)
+    ok(world, "county-a.officer", _land, ref(first), "referral_landed")
+    error = refused(world, "county-b.officer", _land, ref(second))
+    assert "落地" in error.errors["state"]
+    assert referral_row(second).state == "accepted"
+    assert lead_row(lead_id).host_tenant_id == world.tenants["county_a"]
+
+
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"host_tenant_id": "county_b"}, "host_tenant_id"),  # not the receiver's area
+        ({"host_tenant_id": "999999"}, "host_tenant_id"),
+        ({"signed_on": "2026-03-06"}, "signed_on"),  # after today
+        ({"signed_on": ""}, "signed_on"),
+        ({"signed_amount": "0"}, "signed_amount"),
+        ({"signed_amount": "-5"}, "signed_amount"),
+        ({"signed_amount": "abc"}, "signed_amount"),
+    ],
+)
+def test_bad_landings_are_refused(world, lead_id, clock, overrides, field):
+    rid = accepted_by_a(world, lead_id)
+    clock.set(shanghai(2026, 3, 5, 9))
+    if overrides.get("host_tenant_id") == "county_b":
+        overrides = {"host_tenant_id": str(world.tenants["county_b"])}
+    error = refused(world, "county-a.officer", _land, ref(rid), **overrides)
+    assert field in error.errors
+
+
+def test_landing_and_not_landing_need_an_accepted_referral_and_the_receiver(world, lead_id):
+    rid = sent_to_a(world, lead_id)
+    refused(world, "county-a.officer", _land, ref(rid), signed_on="2026-03-02")
+    refused(
+        world, "county-a.officer", referrals.close_not_landed, ref(rid), reason="other", note="x"
+    )
+    ok(world, "county-a.officer", referrals.accept, ref(rid), "referral_accepted")
+    refused(world, "dept.officer", _land, ref(rid), PermissionError, signed_on="2026-03-02")
+    refused(
+        world,
+        "city.head",
+        referrals.close_not_landed,
+        ref(rid),
+        PermissionError,
+        reason="other",
+        note="x",
+    )
+    refused(world, "county-a.officer", referrals.close_not_landed, ref(rid), reason="", note="x")
+    refused(
+        world, "county-a.officer", referrals.close_not_landed, ref(rid), reason="other", note=""
+    )
+    ok(
+        world,
+        "county-a.officer",
+        referrals.close_not_landed,
+        ref(rid),
+        "referral_not_landed",
+        reason="conditions",
+        note="用地指标不足。",
+    )
+    refused(world, "county-a.officer", _land, ref(rid), signed_on="2026-03-02")
+    assert lead_row(lead_id).host_tenant_id is None
+
+
+# ---- lifecycle after landing -----------------------------------------------------------------
+
+
+def _stage(session, actor, lead, **kwargs):
+    return leads.record_stage(session, actor, lead, **kwargs)
+
+
+def test_lifecycle_stages_in_order_with_dates_never_earlier(world, lead_id, clock):
+    rid = accepted_by_a(world, lead_id)
+    ok(world, "county-a.officer", _land, ref(rid), "referral_landed", signed_on="2026-03-02")
+    clock.set(shanghai(2026, 6, 30, 10))
+    target = (Lead, lead_id)
+    refused(
+        world,
+        "dept.officer",
+        _stage,
+        target,
+        PermissionError,
+        stage="registered",
+        on_date="2026-03-10",
+    )  # only the host records stages
+    refused(world, "county-a.officer", _stage, target, stage="registered", on_date="2026-03-01")
+    refused(world, "county-a.officer", _stage, target, stage="registered", on_date="2026-07-01")
+    refused(world, "county-a.officer", _stage, target, stage="signed", on_date="2026-03-10")
+    ok(
+        world,
+        "county-a.officer",
+        _stage,
+        target,
+        "lead_stage_recorded",
+        stage="registered",
+        on_date="2026-03-10",
+    )
+    refused(world, "county-a.officer", _stage, target, stage="started", on_date="2026-03-09")
+    refused(world, "county-a.officer", _stage, target, stage="registered", on_date="2026-04-01")
+    ok(
+        world,
+        "county-a.officer",
+        _stage,
+        target,
+        "lead_stage_recorded",
+        stage="started",
+        on_date="2026-03-10",
+    )  # the same day as the previous stage is fine
+    ok(
+        world,
+        "county-a.head",
+        _stage,
+        target,
+        "lead_stage_recorded",
+        stage="full",
+        on_date="2026-06-01",
+    )  # stages may be skipped, never reversed
+    refused(world, "county-a.officer", _stage, target, stage="producing", on_date="2026-06-02")
+    refused(
+        world,
+        "county-a.officer",
+        _stage,
+        target,
+        stage="terminated",
+        on_date="2026-06-02",
+        reason="",
+    )
+    ok(
+        world,
+        "county-a.officer",
+        _stage,
+        target,
+        "lead_stage_recorded",
+        stage="terminated",
+        on_date="2026-06-02",
+        reason="business",
+    )
+    refused(world, "county-a.officer", _stage, target, stage="in_stats", on_date="2026-06-03")
+    assert lead_row(lead_id).stage == "terminated"
+
+
+# ---- urging ----------------------------------------------------------------------------------
+
+
+def test_urge_only_an_overdue_referral_once_a_day(world, lead_id, clock):
+    rid = sent_to_a(world, lead_id)
+    refused(world, "dept.officer", referrals.urge, ref(rid))  # not overdue yet
+    clock.set(shanghai(2026, 3, 4, 9))
+    refused(world, "county-b.officer", referrals.urge, ref(rid), PermissionError)
+    refused(world, "county-a.officer", referrals.urge, ref(rid), PermissionError)
+    refused(world, "dept.admin", referrals.urge, ref(rid), PermissionError)
+    ok(world, "dept.officer", referrals.urge, ref(rid), "referral_urged", note="请尽快签收")
+    clock.set(shanghai(2026, 3, 4, 23, 59))
+    refused(world, "dept.head", referrals.urge, ref(rid))
+    clock.set(shanghai(2026, 3, 5, 0, 1))
+    ok(world, "city.officer", referrals.urge, ref(rid), "referral_urged")
