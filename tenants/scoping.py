@@ -24,6 +24,7 @@ The guard works on these paths:
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -198,9 +199,10 @@ class TenantOwned:
 class SharedRecord:
     """Mixin for models whose rows several tenants see (a lead, its referrals, their feedback).
 
-    Each subclass says who sees a row with ``visibility(cols, tenant_ids)``: a SQL condition over
-    ``cols`` (the class, an alias of it, or its table's columns) true for rows that one of
-    ``tenant_ids`` may see. ``overseers_see_all`` lets scopes with ``oversees_leads`` skip it.
+    Each subclass says who sees a row with ``visibility(cols, tenant_ids, counting)``: a SQL
+    condition over ``cols`` (the class, an alias of it, or its table's columns) true for rows
+    that one of ``tenant_ids`` may see; ``counting`` asks for the form that suits a count.
+    ``overseers_see_all`` lets scopes with ``oversees_leads`` skip it.
     ``writer_tenant_column`` names the column a new row's tenant is checked on (None: the
     owning service decides, e.g. access-list rows written for the receiving tenant).
     """
@@ -331,7 +333,27 @@ _shapes_needing_no_rewrite: set = set()
 SHAPE_CACHE_SIZE = 5000
 
 
-def _filter_core_selects(statement, scope: Scope, allowed_ids):
+def _is_counting(statement) -> bool:
+    """A statement that only counts (``select(func.count())…``): visibility then uses its set
+    form, which SQLite walks once instead of probing every row (see SharedRecord)."""
+    columns = getattr(statement, "_raw_columns", None)
+    return bool(columns) and all(getattr(c, "name", None) == "count" for c in columns)
+
+
+def _entity_tables(select_stmt) -> set[str]:
+    """Tables the ORM itself filters in this SELECT: those of mapped classes it names in its
+    FROM list or columns (``select_from(Lead)``, ``count(Lead.id)``)."""
+    names = set()
+    elements = [*select_stmt.get_final_froms(), *select_stmt._raw_columns]
+    for element in elements:
+        for node in visitors.iterate(element):
+            entity = getattr(node, "_annotations", {}).get("parententity")
+            if entity is not None and isinstance(entity.local_table, Table):
+                names.add(entity.local_table.name)
+    return names
+
+
+def _filter_core_selects(statement, scope: Scope, allowed_ids, counting=False):
     """with_loader_criteria filters ORM entities only. A Core ``select(table)``, an
     ``exists().where(...)``, ``relationship.any()/has()`` and a Core table joined into an ORM
     select read a tenant-owned table without one: give every SELECT the tenant criteria."""
@@ -342,26 +364,37 @@ def _filter_core_selects(statement, scope: Scope, allowed_ids):
     def criterion(from_):
         cls = shared.get(_table_name(from_))
         if cls is not None:
-            return cls.visibility(from_.c, allowed_ids)
+            return cls.visibility(from_.c, allowed_ids, counting)
         return from_.c.tenant_id.in_(allowed_ids)
 
-    def criteria_for(select_stmt):
+    def criteria_for(select_stmt, top_level=False):
         if not isinstance(select_stmt, Select):
             return ()
         if _is_entity_select(select_stmt):
             _refuse_core_tables_joined_to_entities(select_stmt, owned)
             return ()
+        # In the statement itself (not a nested EXISTS), with_loader_criteria already filters
+        # the FROM elements that came from a mapped class (``count(Lead.id)``): adding the
+        # same condition again would only make the database evaluate it twice.
+        # (Tenant-owned tables keep both: their ORM criteria is a cached lambda, whose compiled
+        # form only stays cached across scopes with the direct criteria beside it.)
+        skip = _entity_tables(select_stmt) & set(shared) if top_level else set()
         return tuple(
             criterion(table)
             for from_ in select_stmt.get_final_froms()
             for table in _owned_froms(from_, owned)
+            if not (isinstance(table, Table) and table.name in skip)
         )
 
     shape = statement._generate_cache_key()
     shape_key = (shape.key, owned) if shape is not None else None
     if shape_key is not None and shape_key in _shapes_needing_no_rewrite:
         return statement
-    if not any(criteria_for(element) for element in visitors.iterate(statement)):
+    needed = (
+        criteria_for(element, top_level=element is statement)
+        for element in visitors.iterate(statement)
+    )
+    if not any(needed):
         # The same shape (same structure, other values) needs no rewrite either: skip the
         # traversal next time. Only "nothing to do" is cached; rewrites are always recomputed.
         if shape_key is not None:
@@ -370,14 +403,59 @@ def _filter_core_selects(statement, scope: Scope, allowed_ids):
             _shapes_needing_no_rewrite.add(shape_key)
         return statement
 
-    def visit_select(select_stmt):
-        select_stmt._where_criteria += criteria_for(select_stmt)
+    visited = []
 
     # Loader options are not clause elements that can be cloned: leave them as they are.
     options = {
         opt for el in visitors.iterate(statement) for opt in getattr(el, "_with_options", ())
     }
-    return visitors.cloned_traverse(statement, {"stop_on": options}, {"select": visit_select})
+    rewritten = visitors.cloned_traverse(
+        statement, {"stop_on": options}, {"select": visited.append}
+    )
+    # Criteria are added after the traversal, when the clone of the statement itself is known.
+    for select_stmt in visited:
+        select_stmt._where_criteria += criteria_for(select_stmt, select_stmt is rewritten)
+    return rewritten
+
+
+@functools.lru_cache(maxsize=1024)
+def _owned_option(allowed_ids: tuple):
+    # The tuple is a parameter here, outside the lambda: SQLAlchemy caches the lambda per class
+    # and turns closure variables into bound parameters, so each execution gets its tenants.
+    return with_loader_criteria(
+        TenantOwned, lambda cls: cls.tenant_id.in_(allowed_ids), include_aliases=True
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _shared_option(cls, allowed_ids: tuple, counting: bool):
+    # A plain expression per class (not a lambda, whose per-class cache would freeze the
+    # subqueries); clause elements are immutable, so one is built per tenants and form.
+    return with_loader_criteria(
+        cls, cls.visibility(cls, allowed_ids, counting), include_aliases=True
+    )
+
+
+_joined_targets_cache: dict[str, frozenset[str]] = {}
+
+
+def _joined_targets(table_name: str) -> frozenset[str]:
+    """Tables a mapped class on ``table_name`` loads by joined eager loading (lazy="joined"),
+    which never appear in the statement before it compiles."""
+    cached = _joined_targets_cache.get(table_name)
+    if cached is None:
+        from sqlalchemy import inspect
+
+        targets = set()
+        for cls in [*_all_subclasses(TenantOwned), *_all_subclasses(SharedRecord)]:
+            mapper = inspect(cls, raiseerr=False)
+            if mapper is None or mapper.local_table.name != table_name:
+                continue
+            for rel in mapper.relationships:
+                if rel.lazy == "joined" and isinstance(rel.mapper.local_table, Table):
+                    targets.add(rel.mapper.local_table.name)
+        cached = _joined_targets_cache[table_name] = frozenset(targets)
+    return cached
 
 
 def _add_tenant_criteria(state: ORMExecuteState) -> None:
@@ -399,28 +477,20 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
         if sessions is not None:
             sessions.add(state.session)
         return
-    # The tuple is read here, outside the lambda: SQLAlchemy caches the lambda per class and
-    # turns closure variables into bound parameters, so each execution gets its own tenants.
     allowed_ids = tuple(sorted(scope.tenant_ids))
     # A column load refreshes an object the code already holds (loaded under some scope); like
     # with_loader_criteria, leave it alone rather than turn a held object into a "deleted" one.
+    counting = state.is_select and _is_counting(state.statement)
     if state.is_select and not state.is_column_load:
-        state.statement = _filter_core_selects(state.statement, scope, allowed_ids)
-    options = [
-        with_loader_criteria(
-            TenantOwned,
-            lambda cls: cls.tenant_id.in_(allowed_ids),
-            include_aliases=True,
-        )
-    ]
-    # Shared records: a plain expression per class (not a lambda, whose per-class cache would
-    # freeze the subqueries), only for the classes this statement reads.
+        state.statement = _filter_core_selects(state.statement, scope, allowed_ids, counting)
+    options = [_owned_option(allowed_ids)]
+    # Shared records: only for the classes this statement reads, directly or by a joined eager
+    # load (the option objects are built once per tenants and form, then reused).
     tables = _statement_tables(state.statement)
+    tables |= {target for name in tables for target in _joined_targets(name)}
     for name, cls in _shared_tables().items():
         if name in tables and _needs_visibility(cls, scope):
-            options.append(
-                with_loader_criteria(cls, cls.visibility(cls, allowed_ids), include_aliases=True)
-            )
+            options.append(_shared_option(cls, allowed_ids, counting))
     state.statement = state.statement.options(*options)
 
 
@@ -545,9 +615,15 @@ class TenantSession(FlaskSQLAlchemySession):
 
     def _get_impl(self, entity, ident, db_load_fn, **kwargs):
         # Session.get, Session.get_one, Session.merge and the legacy Query.get all end here.
-        obj = super()._get_impl(entity, ident, db_load_fn, **kwargs)
+        loaded = []
+
+        def load_with_criteria(*args, **kw):
+            loaded.append(True)  # a SELECT ran, through the scope's criteria
+            return db_load_fn(*args, **kw)
+
+        obj = super()._get_impl(entity, ident, load_with_criteria, **kwargs)
         if isinstance(obj, SharedRecord):
-            return obj if self._shared_visible(obj) else None
+            return obj if loaded or self._shared_visible(obj) else None
         if obj is None or not isinstance(obj, TenantOwned):
             return obj
         # The identity map answers without SQL, so the criteria did not run: check here.
@@ -565,8 +641,11 @@ class TenantSession(FlaskSQLAlchemySession):
             return True
         mapper = inspect(type(obj))
         identity = inspect(obj).identity
-        condition = and_(*(col == v for col, v in zip(mapper.primary_key, identity, strict=True)))
-        probe = select(mapper.primary_key[0]).where(condition).limit(1)
+        # The mapped attributes, not the table's columns: an entity select, whose criteria are
+        # the cached loader options.
+        keys = [mapper.get_property_by_column(col).class_attribute for col in mapper.primary_key]
+        condition = and_(*(key == v for key, v in zip(keys, identity, strict=True)))
+        probe = select(*keys).where(condition).limit(1)
         return self.execute(probe).first() is not None
 
 

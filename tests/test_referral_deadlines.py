@@ -168,8 +168,8 @@ def test_the_city_default_days_apply(world, monkeypatch):
 # by the end of Fri 27 Feb (14, 24, 25, 26, 27 Feb).
 SIGN_OVERDUE = [
     ((2026, 2, 14, 23, 59, 59), None, 0),
-    ((2026, 2, 15, 0, 0, 1), "sign", 1),  # overdue, though no working day has begun: at least 1
-    ((2026, 2, 20, 12, 0), "sign", 1),  # inside the holiday
+    ((2026, 2, 15, 0, 0, 1), "sign", 0),  # overdue, though no working day has begun yet
+    ((2026, 2, 20, 12, 0), "sign", 0),  # inside the holiday
     ((2026, 2, 24, 9, 0), "sign", 1),  # the first working day after the holiday
     ((2026, 2, 25, 9, 0), "sign", 2),
     ((2026, 2, 28, 9, 0), "sign", 5),  # Sat 28 Feb is a make-up working day
@@ -189,7 +189,7 @@ def test_sign_overdue_working_days(world, monkeypatch, now, which, days):
     assert (result.overdue_now, result.overdue_days) == (which, days)
     assert result.sign_late == (which is not None)
     if which:
-        assert result.label == f"签收逾期 {days} 个工作日"
+        assert result.label == (f"签收逾期 {days} 个工作日" if days else "签收已逾期")
 
 
 def test_report_overdue_after_a_late_accept(world, monkeypatch):

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-23 13:18:44.594226
+Create Date: 2026-11-23 13:20:55.908748
 """
 
 import sqlalchemy as sa
@@ -71,6 +71,9 @@ def upgrade():
         )
         batch_op.create_index(
             batch_op.f("ix_lead_planned_investment"), ["planned_investment"], unique=False
+        )
+        batch_op.create_index(
+            "ix_lead_stage_chain_created", ["stage", "chain_id", "created_at"], unique=False
         )
         batch_op.create_index("ix_lead_stage_created", ["stage", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_lead_tenant_id"), ["tenant_id"], unique=False)
@@ -376,6 +379,7 @@ def downgrade():
     with op.batch_alter_table("lead", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_lead_tenant_id"))
         batch_op.drop_index("ix_lead_stage_created")
+        batch_op.drop_index("ix_lead_stage_chain_created")
         batch_op.drop_index(batch_op.f("ix_lead_planned_investment"))
         batch_op.drop_index(batch_op.f("ix_lead_host_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_lead_credit_code"))

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    exists,
     or_,
     select,
     text,
@@ -35,32 +36,42 @@ def _table(name: str):
     return db.metadata.tables[name]
 
 
-def visible_lead_ids(tenant_ids, *, contact: bool = False):
-    """SELECT of the leads one of ``tenant_ids`` may see (or whose contact it may see)."""
-    access = _table("lead_access")
-    query = select(access.c.lead_id).where(access.c.tenant_id.in_(tenant_ids))
+def lead_visible(lead_id, tenant_ids, *, contact=False, referrer=False, counting=False):
+    """SQL: one of ``tenant_ids`` may see the lead ``lead_id`` (a column of the outer row), or
+    its contact, or is one of its referrers.
+
+    Two forms with the same meaning: a correlated EXISTS probe on lead_access's primary key for
+    statements that fetch rows (a page of 20, one lead), and ``IN (the visible set)`` for counts,
+    where walking the tenant's set once beats probing every row. Aliases are anonymous, so the
+    probe never correlates with a lead_access or referral the outer statement joins itself."""
+    access = _table("lead_access").alias()
+    conditions = [access.c.tenant_id.in_(tenant_ids)]
     if contact:
-        query = query.where(access.c.sees_contact.is_(True))
-    return query
+        conditions.append(access.c.sees_contact.is_(True))
+    if referrer:
+        conditions.append(access.c.is_referrer.is_(True))
+    if counting:
+        return lead_id.in_(select(access.c.lead_id).where(*conditions))
+    return exists().where(access.c.lead_id == lead_id, *conditions)
 
 
-def referral_visibility(cols, tenant_ids):
+def referral_visibility(cols, tenant_ids, counting=False):
     """A referral is seen by its two sides and by every referrer of its lead (the owner and any
     tenant that passed it on); a receiver does not see the other receivers' referrals."""
-    access = _table("lead_access")
-    referrer_leads = select(access.c.lead_id).where(
-        access.c.tenant_id.in_(tenant_ids), access.c.is_referrer.is_(True)
-    )
     return or_(
         cols.from_tenant_id.in_(tenant_ids),
         cols.to_tenant_id.in_(tenant_ids),
-        cols.lead_id.in_(referrer_leads),
+        lead_visible(cols.lead_id, tenant_ids, referrer=True, counting=counting),
     )
 
 
-def visible_referral_ids(tenant_ids):
-    referral = _table("referral")
-    return select(referral.c.id).where(referral_visibility(referral.c, tenant_ids))
+def referral_visible(referral_id, tenant_ids, counting=False):
+    """SQL: one of ``tenant_ids`` may see the referral ``referral_id`` (an outer column)."""
+    referral = _table("referral").alias()
+    if counting:
+        visible = select(referral.c.id).where(referral_visibility(referral.c, tenant_ids, True))
+        return referral_id.in_(visible)
+    return exists().where(referral.c.id == referral_id, referral_visibility(referral.c, tenant_ids))
 
 
 class IndustryChain(db.Model):
@@ -81,6 +92,7 @@ class Lead(SharedRecord, db.Model):
     __table_args__ = (
         Index("ix_lead_stage_created", "stage", "created_at"),
         Index("ix_lead_chain_created", "chain_id", "created_at"),
+        Index("ix_lead_stage_chain_created", "stage", "chain_id", "created_at"),
     )
     # The tenant column a new row must be inside the scope for.
     writer_tenant_column = "tenant_id"
@@ -108,8 +120,8 @@ class Lead(SharedRecord, db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     @classmethod
-    def visibility(cls, cols, tenant_ids):
-        return cols.id.in_(visible_lead_ids(tenant_ids))
+    def visibility(cls, cols, tenant_ids, counting=False):
+        return lead_visible(cols.id, tenant_ids, counting=counting)
 
     owner = relationship("Tenant", foreign_keys=[tenant_id], lazy="joined")
     host = relationship("Tenant", foreign_keys=[host_tenant_id])
@@ -132,8 +144,8 @@ class LeadContact(SharedRecord, db.Model):
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
 
     @classmethod
-    def visibility(cls, cols, tenant_ids):
-        return cols.lead_id.in_(visible_lead_ids(tenant_ids, contact=True))
+    def visibility(cls, cols, tenant_ids, counting=False):
+        return lead_visible(cols.lead_id, tenant_ids, contact=True, counting=counting)
 
 
 class LeadAccess(SharedRecord, db.Model):
@@ -154,7 +166,7 @@ class LeadAccess(SharedRecord, db.Model):
     sees_contact: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @classmethod
-    def visibility(cls, cols, tenant_ids):
+    def visibility(cls, cols, tenant_ids, counting=False):
         return cols.tenant_id.in_(tenant_ids)
 
 
@@ -175,8 +187,8 @@ class LeadStage(SharedRecord, db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @classmethod
-    def visibility(cls, cols, tenant_ids):
-        return cols.lead_id.in_(visible_lead_ids(tenant_ids))
+    def visibility(cls, cols, tenant_ids, counting=False):
+        return lead_visible(cols.lead_id, tenant_ids, counting=counting)
 
 
 class LeadEvent(SharedRecord, db.Model):
@@ -199,8 +211,11 @@ class LeadEvent(SharedRecord, db.Model):
     tenant = relationship("Tenant")
 
     @classmethod
-    def visibility(cls, cols, tenant_ids):
+    def visibility(cls, cols, tenant_ids, counting=False):
         return or_(
-            and_(cols.referral_id.is_(None), cols.lead_id.in_(visible_lead_ids(tenant_ids))),
-            cols.referral_id.in_(visible_referral_ids(tenant_ids)),
+            and_(
+                cols.referral_id.is_(None),
+                lead_visible(cols.lead_id, tenant_ids, counting=counting),
+            ),
+            referral_visible(cols.referral_id, tenant_ids, counting),
         )

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.database import UTCDateTime, utcnow
 from portal.extensions import db
-from portal.leads.models import referral_visibility, visible_referral_ids
+from portal.leads.models import referral_visibility, referral_visible
 from tenants.scoping import SharedRecord
 
 
@@ -64,8 +64,8 @@ class Referral(SharedRecord, db.Model):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     @classmethod
-    def visibility(cls, cols, tenant_ids):
-        return referral_visibility(cols, tenant_ids)
+    def visibility(cls, cols, tenant_ids, counting=False):
+        return referral_visibility(cols, tenant_ids, counting)
 
     lead = relationship("Lead", lazy="joined")
     from_tenant = relationship("Tenant", foreign_keys=[from_tenant_id], lazy="joined")
@@ -94,8 +94,8 @@ class Feedback(SharedRecord, db.Model):
     author = relationship("User")
 
     @classmethod
-    def visibility(cls, cols, tenant_ids):
-        return cols.referral_id.in_(visible_referral_ids(tenant_ids))
+    def visibility(cls, cols, tenant_ids, counting=False):
+        return referral_visible(cols.referral_id, tenant_ids, counting)
 
 
 class ExtensionRequest(SharedRecord, db.Model):
@@ -122,8 +122,8 @@ class ExtensionRequest(SharedRecord, db.Model):
     decided_by = relationship("User", foreign_keys=[decided_by_id])
 
     @classmethod
-    def visibility(cls, cols, tenant_ids):
-        return cols.referral_id.in_(visible_referral_ids(tenant_ids))
+    def visibility(cls, cols, tenant_ids, counting=False):
+        return referral_visible(cols.referral_id, tenant_ids, counting)
 
 
 class CitySetting(db.Model):

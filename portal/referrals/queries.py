@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from math import ceil
 
 from sqlalchemy import case, func, select
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from portal.leads import codes
 from portal.referrals.models import ExtensionRequest, Feedback, Referral
 from portal.referrals.service import Timeliness, open_deadline, overdue_condition, timeliness
-from portal.workdays.calendar import MAX_SEARCH_DAYS, WorkCalendar, local_date
+from portal.workdays.calendar import WorkCalendar
 from tenants.models import Tenant
 
 PER_PAGE = 20
@@ -78,59 +78,11 @@ def _count(session: Session, *where) -> int:
     return session.scalar(select(func.count(Referral.id)).where(*where)) or 0
 
 
-class _MemoCalendar(WorkCalendar):
-    """The request's calendar, remembering each day's answer: counting the working days of a
-    long-overdue referral asks about every day since its deadline, and chinese-calendar checks
-    its whole table on each call (~30 µs), so a page of old referrals would cost seconds."""
-
-    def __init__(self, calendar: WorkCalendar):
-        super().__init__(calendar.overrides)
-        self._base = calendar
-        self._days: dict = {}
-        self._through: list[int] | None = None  # running working-day totals from _start
-        self._start = self._today = None
-
-    def is_workday(self, day) -> bool:
-        answer = self._days.get(day)
-        if answer is None:
-            answer = self._days[day] = self._base.is_workday(day)
-        return answer
-
-    def working_days_overdue(self, deadline: datetime, now: datetime) -> int:
-        """As WorkCalendar's, from running totals: working days in [deadline's day after, today]
-        (a deadline is 24:00, so local_date(deadline) is the first late day)."""
-        if now <= deadline:
-            return 0
-        first, today = local_date(deadline), local_date(now)
-        if first > today:
-            return 0
-        if self._through is None or first < self._start or today != self._today:
-            self._start, self._today = first, today
-            totals, count, day = [], 0, first
-            while day <= today:
-                count += self.is_workday(day)
-                totals.append(count)
-                day += timedelta(days=1)
-            self._through = totals
-        offset = (first - self._start).days
-        before = self._through[offset - 1] if offset else 0
-        return min(self._through[-1] - before, MAX_SEARCH_DAYS)
-
-
-def memo_calendar(calendar: WorkCalendar) -> WorkCalendar:
-    return calendar if isinstance(calendar, _MemoCalendar) else _MemoCalendar(calendar)
-
-
 def _load(session: Session, ids: list[int], now: datetime, calendar: WorkCalendar) -> list[Row]:
     """The rows of ``ids`` in that order, each with its timeliness (only the rows shown)."""
     if not ids:
         return []
-    calendar = memo_calendar(calendar)
     found = {r.id: r for r in session.scalars(select(Referral).where(Referral.id.in_(ids)))}
-    # Warm the running totals from the oldest open deadline, so they are built once.
-    deadlines = [d[1] for d in map(open_deadline, found.values()) if d and d[1] < now]
-    if deadlines:
-        calendar.working_days_overdue(min(deadlines), now)
     return [
         Row(found[i], timeliness(found[i], now, calendar), open_deadline(found[i]))
         for i in ids

@@ -108,10 +108,11 @@ class Timeliness:
 
     @property
     def label(self) -> str:
-        if self.overdue_now == "sign":
-            return f"签收逾期 {self.overdue_days} 个工作日"
-        if self.overdue_now == "report":
-            return f"反馈逾期 {self.overdue_days} 个工作日"
+        if self.overdue_now:
+            what = "签收" if self.overdue_now == "sign" else "反馈"
+            if self.overdue_days == 0:  # past the deadline, but no working day has begun since
+                return f"{what}已逾期"
+            return f"{what}逾期 {self.overdue_days} 个工作日"
         if self.sign_late and self.report_late:
             return "签收、反馈均超时"
         if self.sign_late:
@@ -147,7 +148,7 @@ def timeliness(referral: Referral, now: datetime, calendar: WorkCalendar) -> Tim
     deadline = open_deadline(referral)
     if deadline is not None and now > deadline[1]:
         overdue_now = deadline[0]
-        overdue_days = max(1, calendar.working_days_overdue(deadline[1], now))
+        overdue_days = calendar.working_days_overdue(deadline[1], now)
     if referral.state in ("sent", "return_requested") and now > referral.report_by:
         report_late = True
     return Timeliness(sign_late, report_late, overdue_now, overdue_days)

@@ -7,6 +7,7 @@ admin-maintained table (which also overrides the package where both speak).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -63,6 +64,7 @@ class WorkCalendar:
 
     def __init__(self, overrides: Mapping[date, bool] | None = None):
         self.overrides = dict(overrides or {})
+        self._year_totals: dict[int, list[int]] = {}
 
     def is_workday(self, day: date) -> bool:
         if day in self.overrides:
@@ -98,13 +100,42 @@ class WorkCalendar:
             return 0
         first_late_day = local_date(deadline)  # the deadline is 24:00: this is the day after
         today = local_date(now)
-        late = 0
-        day = first_late_day
-        while day <= today and late < MAX_SEARCH_DAYS:
-            if self.is_workday(day):
-                late += 1
-            day += timedelta(days=1)
-        return late
+        if today < first_late_day:
+            return 0
+        return min(self.working_days_between(first_late_day, today), MAX_SEARCH_DAYS)
+
+    def working_days_between(self, first: date, last: date) -> int:
+        """Working days in [first, last], from per-year running totals: a page of long-overdue
+        referrals asks this for every row, and walking day by day would cost seconds."""
+        count = 0
+        for year in range(first.year, last.year + 1):
+            totals = self._totals(year)
+            start = first if year == first.year else date(year, 1, 1)
+            end = last if year == last.year else date(year, 12, 31)
+            start_index = start.timetuple().tm_yday - 1
+            end_index = end.timetuple().tm_yday - 1
+            count += totals[end_index] - (totals[start_index - 1] if start_index else 0)
+        return count
+
+    def _totals(self, year: int) -> list[int]:
+        totals = self._year_totals.get(year)
+        if totals is None:
+            overrides = tuple(sorted((d, w) for d, w in self.overrides.items() if d.year == year))
+            totals = self._year_totals[year] = _year_totals(year, overrides)
+        return totals
+
+
+@functools.lru_cache(maxsize=256)
+def _year_totals(year: int, overrides: tuple) -> list[int]:
+    """Running totals of working days through each day of ``year``, for the city's overrides
+    of that year; shared by every calendar (one per request) with the same overrides."""
+    calendar = WorkCalendar(dict(overrides))
+    totals, running, day = [], 0, date(year, 1, 1)
+    while day.year == year:
+        running += calendar.is_workday(day)
+        totals.append(running)
+        day += timedelta(days=1)
+    return totals
 
     def uncovered_years(self, years) -> list[int]:
         """Years the package does not know and the city's table does not mention at all."""
