@@ -251,6 +251,20 @@ def _referral_url(referral: Referral) -> str:
     return f"/referrals/{referral.id}"
 
 
+def _notify(session, referral: Referral, tenant_id: int, kind: str, text: str, **kwargs) -> None:
+    """Tell a tenant's handlers (or ``roles``) about this referral, linking to its page."""
+    notify.notify_tenant(
+        session,
+        tenant_id,
+        kind,
+        text,
+        referral_id=referral.id,
+        lead_id=referral.lead_id,
+        url=_referral_url(referral),
+        **kwargs,
+    )
+
+
 def _text(value, limit: int, label: str, field: str, errors: dict, required=True) -> str:
     value = (value or "").strip() if isinstance(value, str) else ""
     if required and not value:
@@ -498,14 +512,12 @@ def accept(session: Session, actor: audit.Actor, referral: Referral) -> None:
         before={"state": "sent"},
         after={"state": "accepted", "late": late},
     )
-    notify.notify_tenant(
+    _notify(
         session,
+        referral,
         referral.from_tenant_id,
         "referral_accepted",
         f"{_tenant_name(session, actor.tenant_id)}已签收线索“{referral.lead.title}”。",
-        referral_id=referral.id,
-        lead_id=referral.lead_id,
-        url=_referral_url(referral),
     )
 
 
@@ -541,14 +553,12 @@ def request_return(
         before={"state": "sent"},
         after={"state": "return_requested", "reason": reason},
     )
-    notify.notify_tenant(
+    _notify(
         session,
+        referral,
         referral.from_tenant_id,
         "return_requested",
         f"{_tenant_name(session, actor.tenant_id)}申请退回线索“{referral.lead.title}”，请审核。",
-        referral_id=referral.id,
-        lead_id=referral.lead_id,
-        url=_referral_url(referral),
     )
 
 
@@ -577,14 +587,12 @@ def decide_return(
         before={"state": "return_requested"},
         after={"state": referral.state, "note": note},
     )
-    notify.notify_tenant(
+    _notify(
         session,
+        referral,
         referral.to_tenant_id,
         kind,
         f"线索“{referral.lead.title}”的退回申请{'已获同意' if agree else '未获同意，请签收办理'}。",
-        referral_id=referral.id,
-        lead_id=referral.lead_id,
-        url=_referral_url(referral),
     )
 
 
@@ -608,14 +616,12 @@ def withdraw(session: Session, actor: audit.Actor, referral: Referral, *, note: 
         before={"state": previous},
         after={"state": "withdrawn"},
     )
-    notify.notify_tenant(
+    _notify(
         session,
+        referral,
         referral.to_tenant_id,
         "withdrawn",
         f"线索“{referral.lead.title}”的推送已被撤回，无需办理。",
-        referral_id=referral.id,
-        lead_id=referral.lead_id,
-        url=_referral_url(referral),
     )
 
 
@@ -751,14 +757,12 @@ def add_feedback(session: Session, actor: audit.Actor, referral: Referral, form)
         after={"state": referral.state, "first": first, "late": late, "stage_after": stage_after},
     )
     if first:
-        notify.notify_tenant(
+        _notify(
             session,
+            referral,
             referral.from_tenant_id,
             "feedback",
             f"{_tenant_name(session, actor.tenant_id)}已反馈线索“{lead.title}”的对接情况。",
-            referral_id=referral.id,
-            lead_id=referral.lead_id,
-            url=_referral_url(referral),
         )
     return feedback
 
@@ -849,14 +853,12 @@ def close_landed(
             "signed_amount": amount,
         },
     )
-    notify.notify_tenant(
+    _notify(
         session,
+        referral,
         referral.from_tenant_id,
         "landed",
         f"线索“{referral.lead.title}”已在{hosts[host_id].name}落地。",
-        referral_id=referral.id,
-        lead_id=referral.lead_id,
-        url=_referral_url(referral),
     )
 
 
@@ -892,14 +894,12 @@ def close_not_landed(
         before={"state": previous},
         after={"state": "not_landed", "reason": reason},
     )
-    notify.notify_tenant(
+    _notify(
         session,
+        referral,
         referral.from_tenant_id,
         "not_landed",
         f"线索“{referral.lead.title}”在{_tenant_name(session, actor.tenant_id)}未能落地。",
-        referral_id=referral.id,
-        lead_id=referral.lead_id,
-        url=_referral_url(referral),
     )
 
 
@@ -988,15 +988,13 @@ def request_extension(
     )
     decider_tenant = referral.from_tenant_id if ordinal == 1 else _city_tenant_id(session)
     if decider_tenant is not None:
-        notify.notify_tenant(
+        _notify(
             session,
+            referral,
             decider_tenant,
             "extension_requested",
             f"{_tenant_name(session, actor.tenant_id)}申请延长线索“{referral.lead.title}”的"
             f"{label}时限，请审批。",
-            referral_id=referral.id,
-            lead_id=referral.lead_id,
-            url=_referral_url(referral),
             roles=("head",),
         )
     return request_row
@@ -1060,15 +1058,13 @@ def decide_extension(
         summary,
         after={"extension_id": request_row.id, "approved": approve, "new_date": day},
     )
-    notify.notify_tenant(
+    _notify(
         session,
+        referral,
         referral.to_tenant_id,
         kind,
         f"线索“{referral.lead.title}”的延期申请"
         + (f"已获批准，新时限 {day}。" if approve else "未获批准。"),
-        referral_id=referral.id,
-        lead_id=referral.lead_id,
-        url=_referral_url(referral),
     )
 
 
@@ -1133,13 +1129,11 @@ def urge(session: Session, actor: audit.Actor, referral: Referral, *, note: str 
         f"催办{label}" + (f"：{note}" if note else ""),
         after={"deadline": deadline[0]},
     )
-    notify.notify_tenant(
+    _notify(
         session,
+        referral,
         referral.to_tenant_id,
         "urged",
         f"{_tenant_name(session, actor.tenant_id)}催办线索“{referral.lead.title}”的{label}，"
         "请尽快办理。" + (f"（{note}）" if note else ""),
-        referral_id=referral.id,
-        lead_id=referral.lead_id,
-        url=_referral_url(referral),
     )
