@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from portal.extensions import db
@@ -247,3 +249,18 @@ def test_the_banner_shows_to_city_admins_only_while_a_year_is_missing(app, http_
             "/admin/calendar", data={"csrf_token": token, "day": f"{year}-01-01", "kind": "holiday"}
         )
     assert "工作日历需要更新" not in city.get("/").get_data(as_text=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    first=st.dates(min_value=date(2024, 1, 1), max_value=date(2028, 12, 31)),
+    span=st.integers(min_value=0, max_value=1200),
+    extra_holiday=st.dates(min_value=date(2024, 1, 1), max_value=date(2028, 12, 31)),
+)
+def test_working_days_between_counts_like_walking_day_by_day(first, span, extra_holiday):
+    """The per-year running totals agree with counting each day, across years the package
+    covers and years it does not, with the city's table in play."""
+    calendar = WorkCalendar({extra_holiday: False, date(2027, 2, 6): True})
+    last = first + timedelta(days=span)
+    walked = sum(calendar.is_workday(first + timedelta(days=offset)) for offset in range(span + 1))
+    assert calendar.working_days_between(first, last) == walked

@@ -124,6 +124,11 @@ class WorkCalendar:
             totals = self._year_totals[year] = _year_totals(year, overrides)
         return totals
 
+    def uncovered_years(self, years) -> list[int]:
+        """Years the package does not know and the city's table does not mention at all."""
+        known = {day.year for day in self.overrides}
+        return [year for year in years if not package_covers(year) and year not in known]
+
 
 @functools.lru_cache(maxsize=256)
 def _year_totals(year: int, overrides: tuple) -> list[int]:
@@ -136,8 +141,3 @@ def _year_totals(year: int, overrides: tuple) -> list[int]:
         totals.append(running)
         day += timedelta(days=1)
     return totals
-
-    def uncovered_years(self, years) -> list[int]:
-        """Years the package does not know and the city's table does not mention at all."""
-        known = {day.year for day in self.overrides}
-        return [year for year in years if not package_covers(year) and year not in known]
