@@ -66,7 +66,9 @@ def _write(session, users, kind, text, referral_id, lead_id, url, dedupe) -> int
     statement = _insert(session).values(rows)
     if dedupe:
         statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return session.execute(statement).rowcount or 0
+    # RETURNING lists only the rows written (a duplicate is skipped): rowcount is not reliable
+    # for a multi-row INSERT on every driver (psycopg reports -1).
+    return len(session.execute(statement.returning(Notification.id)).all())
 
 
 def unread_count(session: Session, user_id: int) -> int:

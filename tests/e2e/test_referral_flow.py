@@ -5,7 +5,8 @@ Screenshots of every step go to test-artifacts/."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
@@ -79,7 +80,8 @@ def test_city_posts_county_signs_reports_and_lands_city_sees_on_time(portal: Por
     portal.shot("referral-5-signed")
 
     # 4. It reports back (对接反馈)…
-    today = date.today().isoformat()
+    # The forms check dates against the day in Shanghai, not the test machine's day.
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
     page.get_by_label("对接日期").fill(today)
     page.get_by_label("对接方式").select_option(label="上门拜访")
     page.get_by_label("对接情况").fill("县招商局带队赴宁波拜访企业，企业对园区配套表示认可。")
