@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 
 class InputError(ValueError):
     """Refused input; ``errors`` maps form fields to the Chinese messages the user reads.
@@ -14,3 +16,12 @@ class InputError(ValueError):
     @property
     def first_message(self) -> str:
         return next(iter(self.errors.values()))
+
+
+def parse_form_date(value, field: str, errors: dict) -> date | None:
+    """A YYYY-MM-DD form value, or None with a Chinese message under ``field``."""
+    try:
+        return date.fromisoformat((value or "").strip())
+    except (ValueError, AttributeError):
+        errors[field] = "请填写正确的日期（年-月-日）。"
+        return None

@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 from portal.ids import parse_id
 from portal.leads import codes
 from portal.leads.models import Lead
+from portal.leads.service import MAX_INVESTMENT
 from portal.pagination import DEFAULT_PER_PAGE, Page
 from portal.web import SHANGHAI
 
 MAX_QUERY_CHARS = 100
-MAX_INVESTMENT = 100_000_000  # 万元, as in the lead service
 
 SORTS = {
     "newest": "登记时间（新→旧）",

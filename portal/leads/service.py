@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -14,7 +13,7 @@ from portal.audit import service as audit
 from portal.database import utcnow
 from portal.leads import codes
 from portal.leads.models import IndustryChain, Lead, LeadAccess, LeadContact, LeadEvent, LeadStage
-from portal.validation import InputError
+from portal.validation import InputError, parse_form_date
 from portal.workdays.calendar import local_date
 
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -284,7 +283,7 @@ def record_stage(
     errors: dict[str, str] = {}
     if lead.stage == "terminated":
         raise LeadError({"stage": "该项目已终止，不能再登记进展。"})
-    day = _parse_date(on_date, errors)
+    day = parse_form_date(on_date, "on_date", errors)
     last = session.scalar(
         select(LeadStage)
         .where(LeadStage.lead_id == lead.id)
@@ -342,14 +341,6 @@ def record_stage(
         after={"stage": stage, "on_date": day.isoformat(), "reason": row.reason},
     )
     return row
-
-
-def _parse_date(value: str, errors: dict, field: str = "on_date") -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
-        errors[field] = "请填写正确的日期（年-月-日）。"
-        return None
 
 
 def contact_of(session: Session, lead: Lead) -> LeadContact | None:

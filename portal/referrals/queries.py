@@ -17,6 +17,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from portal.leads import codes
+from portal.pagination import Page
 from portal.referrals.models import ExtensionRequest, Feedback, Referral
 from portal.referrals.service import Timeliness, open_deadline, overdue_condition, timeliness
 from portal.workdays.calendar import WorkCalendar
@@ -44,30 +45,6 @@ class Row:
     referral: Referral
     timeliness: Timeliness
     deadline: tuple[str, datetime] | None
-
-
-@dataclass
-class RowPage:
-    rows: list[Row]
-    total: int
-    page: int
-    per_page: int = PER_PAGE
-
-    @property
-    def items(self) -> list[Row]:
-        return self.rows
-
-    @property
-    def pages(self) -> int:
-        return max(1, ceil(self.total / self.per_page))
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
 
 
 def _page_number(page: int, total: int, per_page: int) -> int:
@@ -139,7 +116,7 @@ def inbox_page(
     total: int,
     now: datetime,
     calendar: WorkCalendar,
-) -> RowPage:
+) -> Page:
     """One page of a tab: open tabs nearest deadline first, the closed tab newest first."""
     page = _page_number(page, total, PER_PAGE)
     offset = (page - 1) * PER_PAGE
@@ -162,7 +139,7 @@ def inbox_page(
                 select(Referral.id).where(*where).order_by(*order).limit(PER_PAGE).offset(offset)
             )
         )
-    return RowPage(_load(session, ids, now, calendar), total, page)
+    return Page(_load(session, ids, now, calendar), total, page, PER_PAGE)
 
 
 # ---- the sender's list and the city board ----------------------------------------------------
@@ -202,7 +179,7 @@ def filtered_page(
     calendar: WorkCalendar,
     from_id: int | None = None,
     to_id: int | None = None,
-) -> RowPage:
+) -> Page:
     """Referrals matching the filters, newest first (overdue ones: longest overdue first)."""
     states = _states(state)
     extra = _overdue_filters(now) if overdue else []
@@ -229,11 +206,11 @@ def filtered_page(
             offset,
             PER_PAGE,
         )
-        return RowPage(_load(session, ids, now, calendar), total, page)
+        return Page(_load(session, ids, now, calendar), total, page, PER_PAGE)
     else:
         ordered = select(Referral.id).order_by(Referral.sent_at.desc(), Referral.id.desc())
     ids = list(session.scalars(ordered.where(*where).limit(PER_PAGE).offset(offset)))
-    return RowPage(_load(session, ids, now, calendar), total, page)
+    return Page(_load(session, ids, now, calendar), total, page, PER_PAGE)
 
 
 def state_counts(session: Session, *, from_id=None, to_id=None) -> dict[str, int]:

@@ -9,7 +9,7 @@ the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from portal.leads.models import Lead, LeadAccess
 from portal.leads.service import add_event
 from portal.notifications import service as notify
 from portal.referrals.models import CitySetting, ExtensionRequest, Feedback, Referral
-from portal.validation import InputError
+from portal.validation import InputError, parse_form_date
 from portal.workdays.calendar import WorkCalendar, deadline_day, end_of_local_day, local_date
 from portal.workdays.service import load_calendar
 from tenants.models import Tenant
@@ -274,14 +274,6 @@ def _text(value, limit: int, label: str, field: str, errors: dict, required=True
     return value
 
 
-def _parse_date(value, field: str, errors: dict) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except (ValueError, AttributeError):
-        errors[field] = "请填写正确的日期（年-月-日）。"
-        return None
-
-
 # ---- sending ---------------------------------------------------------------------------------
 
 
@@ -300,27 +292,25 @@ def receiver_choices(session: Session, actor: audit.Actor) -> list[Tenant]:
     )
 
 
-def returned_tenant_ids(session: Session, lead_id: int) -> set[int]:
-    """Tenants whose return of this lead was granted: not offered it again without override."""
+def _receiver_ids(session: Session, lead_id: int, states) -> set[int]:
+    """Tenants this lead was sent to whose referral is in one of ``states``, whoever sent it."""
     with wider_scope("lead_access"):
         return set(
             session.scalars(
                 select(Referral.to_tenant_id).where(
-                    Referral.lead_id == lead_id, Referral.state == "returned"
+                    Referral.lead_id == lead_id, Referral.state.in_(states)
                 )
             )
         )
+
+
+def returned_tenant_ids(session: Session, lead_id: int) -> set[int]:
+    """Tenants whose return of this lead was granted: not offered it again without override."""
+    return _receiver_ids(session, lead_id, ("returned",))
 
 
 def _open_receiver_ids(session: Session, lead_id: int) -> set[int]:
-    with wider_scope("lead_access"):
-        return set(
-            session.scalars(
-                select(Referral.to_tenant_id).where(
-                    Referral.lead_id == lead_id, Referral.state.in_(codes.OPEN_STATES)
-                )
-            )
-        )
+    return _receiver_ids(session, lead_id, codes.OPEN_STATES)
 
 
 def _parse_targets(session: Session, actor, lead: Lead, raw_ids, override: bool, errors: dict):
@@ -686,7 +676,7 @@ def add_feedback(session: Session, actor: audit.Actor, referral: Referral, form)
     """对接反馈: any number of times while in hand; the first meets the report deadline."""
     _require_receiver(actor, referral)
     errors: dict[str, str] = {}
-    day = _parse_date(form.get("contacted_on"), "contacted_on", errors)
+    day = parse_form_date(form.get("contacted_on"), "contacted_on", errors)
     today = local_date(utcnow())
     if day is not None and day > today:
         errors["contacted_on"] = "对接日期不能晚于今天。"
@@ -801,7 +791,7 @@ def close_landed(
     host_id = int(raw_host) if raw_host.isdigit() else None
     if host_id not in hosts:
         errors["host_tenant_id"] = "落地单位须为本单位或下属园区。"
-    day = _parse_date(signed_on, "signed_on", errors)
+    day = parse_form_date(signed_on, "signed_on", errors)
     if day is not None and day > local_date(utcnow()):
         errors["signed_on"] = "签约日期不能晚于今天。"
     elif day is not None and day < local_date(referral.sent_at) - timedelta(days=366):
@@ -919,7 +909,7 @@ def request_extension(
     errors: dict[str, str] = {}
     if now > due:
         errors["new_date"] = "已超过时限，不能再申请延期（逾期后提出的申请按逾期处理）。"
-    day = _parse_date(new_date, "new_date", errors)
+    day = parse_form_date(new_date, "new_date", errors)
     if day is not None and "new_date" not in errors:
         if day <= deadline_day(due):
             errors["new_date"] = f"新的时限须晚于当前时限（{deadline_day(due).isoformat()}）。"
