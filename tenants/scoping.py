@@ -40,8 +40,9 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
-from sqlalchemy.sql import visitors
-from sqlalchemy.sql.schema import Table
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter
+from sqlalchemy.sql.schema import Column, Table
 from sqlalchemy.sql.selectable import Alias, Join, Select
 
 # The named wider scopes. Opening one is a deliberate act that shows up in code review and grep.
@@ -205,10 +206,14 @@ class SharedRecord:
     ``overseers_see_all`` lets scopes with ``oversees_leads`` skip it.
     ``writer_tenant_column`` names the column a new row's tenant is checked on (None: the
     owning service decides, e.g. access-list rows written for the receiving tenant).
+    ``sighted_tenant_columns`` names columns whose tenant always sees the row (a referral's
+    sender and receiver): a plain SELECT of the class alone whose WHERE pins one of them to a
+    tenant of the scope needs no visibility condition, and is not given one.
     """
 
     writer_tenant_column: str | None = None
     overseers_see_all = True
+    sighted_tenant_columns: tuple[str, ...] = ()
 
     @classmethod
     def visibility(cls, cols, tenant_ids):
@@ -333,9 +338,17 @@ _shapes_needing_no_rewrite: set = set()
 SHAPE_CACHE_SIZE = 5000
 
 
+# An execution option for a count whose other conditions already narrow it to a few rows (an
+# indexed filter): visibility then keeps the probe form, not the set form counts get by default.
+VISIBILITY_PROBE = "visibility_probe"
+
+
 def _is_counting(statement) -> bool:
     """A statement that only counts (``select(func.count())…``): visibility then uses its set
-    form, which SQLite walks once instead of probing every row (see SharedRecord)."""
+    form, which SQLite walks once instead of probing every row (see SharedRecord), unless the
+    statement asks for the probe (VISIBILITY_PROBE)."""
+    if statement.get_execution_options().get(VISIBILITY_PROBE):
+        return False
     columns = getattr(statement, "_raw_columns", None)
     return bool(columns) and all(getattr(c, "name", None) == "count" for c in columns)
 
@@ -353,7 +366,7 @@ def _entity_tables(select_stmt) -> set[str]:
     return names
 
 
-def _filter_core_selects(statement, scope: Scope, allowed_ids, counting=False):
+def _filter_core_selects(statement, scope: Scope, allowed_ids, counting=False, shape_key=None):
     """with_loader_criteria filters ORM entities only. A Core ``select(table)``, an
     ``exists().where(...)``, ``relationship.any()/has()`` and a Core table joined into an ORM
     select read a tenant-owned table without one: give every SELECT the tenant criteria."""
@@ -386,8 +399,10 @@ def _filter_core_selects(statement, scope: Scope, allowed_ids, counting=False):
             if not (isinstance(table, Table) and table.name in skip)
         )
 
-    shape = statement._generate_cache_key()
-    shape_key = (shape.key, owned) if shape is not None else None
+    if shape_key is None:
+        shape = statement._generate_cache_key()
+        shape_key = shape.key if shape is not None else None
+    shape_key = (shape_key, owned) if shape_key is not None else None
     if shape_key is not None and shape_key in _shapes_needing_no_rewrite:
         return statement
     needed = (
@@ -481,17 +496,83 @@ def _add_tenant_criteria(state: ORMExecuteState) -> None:
     # A column load refreshes an object the code already holds (loaded under some scope); like
     # with_loader_criteria, leave it alone rather than turn a held object into a "deleted" one.
     counting = state.is_select and _is_counting(state.statement)
+    shape = state.statement._generate_cache_key()
+    shape_key = shape.key if shape is not None else None
+    # The tables this statement reads, directly or by a joined eager load, before any rewrite.
+    tables = _tables_read(state.statement, shape_key)
     if state.is_select and not state.is_column_load:
-        state.statement = _filter_core_selects(state.statement, scope, allowed_ids, counting)
-    options = [_owned_option(allowed_ids)]
-    # Shared records: only for the classes this statement reads, directly or by a joined eager
-    # load (the option objects are built once per tenants and form, then reused).
-    tables = _statement_tables(state.statement)
-    tables |= {target for name in tables for target in _joined_targets(name)}
+        state.statement = _filter_core_selects(
+            state.statement, scope, allowed_ids, counting, shape_key
+        )
+    options = []
+    if tables & _tenant_owned_tables():
+        options.append(_owned_option(allowed_ids))
+    # Shared records: only for the classes this statement reads (the option objects are built
+    # once per tenants and form, then reused).
     for name, cls in _shared_tables().items():
-        if name in tables and _needs_visibility(cls, scope):
-            options.append(_shared_option(cls, allowed_ids, counting))
-    state.statement = state.statement.options(*options)
+        if name not in tables or not _needs_visibility(cls, scope):
+            continue
+        if _pinned_to_scope(state.statement, cls, scope):
+            continue
+        options.append(_shared_option(cls, allowed_ids, counting))
+    if options:
+        state.statement = state.statement.options(*options)
+
+
+_tables_by_shape: dict = {}
+
+
+def _tables_read(statement, shape_key) -> frozenset[str]:
+    """The table names a statement reads, with the targets of joined eager loads; every table
+    that could be guarded when the statement carries loader options (joinedload() and the like
+    load classes that appear nowhere else). Cached per statement shape."""
+    tables = _tables_by_shape.get(shape_key) if shape_key is not None else None
+    if tables is None:
+        if getattr(statement, "_with_options", ()):
+            tables = _tenant_owned_tables() | frozenset(_shared_tables())
+        else:
+            names = _statement_tables(statement)
+            tables = frozenset(names | {t for name in names for t in _joined_targets(name)})
+        if shape_key is not None:
+            if len(_tables_by_shape) > SHAPE_CACHE_SIZE:
+                _tables_by_shape.clear()
+            _tables_by_shape[shape_key] = tables
+    return tables
+
+
+def _pinned_to_scope(statement, cls, scope: Scope) -> bool:
+    """Whether ``statement`` reads only ``cls``'s table, once, with no subquery or alias anywhere,
+    and its WHERE (a conjunction) holds ``column == tenant`` for one of ``cls``'s
+    ``sighted_tenant_columns`` and a tenant of the scope: then every row it can read is one the
+    scope sees, and the visibility condition would only cost the database a row lookup.
+    Anything less plain keeps the condition."""
+    if not cls.sighted_tenant_columns or not isinstance(statement, Select):
+        return False
+    table_name = cls.__table__.name
+    if statement._setup_joins:  # .join(): its targets are not child elements
+        return False
+    # (Not get_final_froms(): on an ORM select it builds the whole compile state.)
+    for element in visitors.iterate(statement):
+        if element is not statement and isinstance(element, (Select, Alias, Join)):
+            return False
+        if isinstance(element, Table) and element.name != table_name:
+            return False
+    return any(_pins_tenant(c, table_name, cls, scope) for c in statement._where_criteria)
+
+
+def _pins_tenant(criterion, table_name: str, cls, scope: Scope) -> bool:
+    if not isinstance(criterion, BinaryExpression) or criterion.operator is not operators.eq:
+        return False
+    column, value = criterion.left, criterion.right
+    return (
+        isinstance(column, Column)
+        and isinstance(column.table, Table)
+        and column.table.name == table_name
+        and column.name in cls.sighted_tenant_columns
+        and isinstance(value, BindParameter)
+        and value.callable is None
+        and scope.allows(value.value)
+    )
 
 
 def _check_written_tenant(state: ORMExecuteState) -> None:

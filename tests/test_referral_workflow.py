@@ -855,3 +855,51 @@ def test_urge_only_an_overdue_referral_once_a_day(world, lead_id, clock):
     refused(world, "dept.head", referrals.urge, ref(rid))
     clock.set(shanghai(2026, 3, 5, 0, 1))
     ok(world, "city.officer", referrals.urge, ref(rid), "referral_urged")
+
+
+# ---- the overdue tab: two index ranges merged equal the single condition ----------------------
+
+
+def test_overdue_tab_counts_and_orders_like_the_overdue_condition(world, clock, monkeypatch):
+    """The inbox reads "overdue" as two streams (late to sign, late with the first report),
+    merged by deadline; count and every page must equal one query on overdue_condition ordered
+    by the deadline being missed."""
+    from portal.referrals import queries
+    from portal.workdays.service import load_calendar
+
+    monkeypatch.setattr(queries, "PER_PAGE", 3)
+    lead_ids = [post_lead(world, "dept.officer", title=f"逾期排序{i}") for i in range(8)]
+    sent = []
+    for i, lid in enumerate(lead_ids):
+        clock.advance(hours=7 * i)  # spread the deadlines over several days
+        sent += send(world, "dept.officer", lid, "county_a")
+    for rid in sent[::2]:  # half signed: they owe the first report
+        with acting(world, "county-a.officer") as actor:
+            referrals.accept(db.session, actor, db.session.get(Referral, rid))
+            db.session.commit()
+    with acting(world, "county-a.officer") as actor:  # one signed and reported: not overdue
+        referrals.add_feedback(db.session, actor, db.session.get(Referral, sent[0]), FEEDBACK)
+        db.session.commit()
+    county = world.tenants["county_a"]
+    for days in (1, 3, 6, 9, 14):
+        clock.advance(days=days)
+        now = referrals.utcnow()
+        with acting(world, "county-a.officer"):
+            expected = list(
+                db.session.scalars(
+                    select(Referral.id)
+                    .where(Referral.to_tenant_id == county, referrals.overdue_condition(now))
+                    .order_by(queries._current_deadline(), Referral.id)
+                )
+            )
+            total = queries.overdue_count(db.session, now, to_id=county)
+            assert total == len(expected)
+            shown = []
+            calendar = load_calendar(db.session)
+            for number in range(1, len(expected) // 3 + 2):
+                page = queries.inbox_page(
+                    db.session, county, "overdue", number, total, now, calendar
+                )
+                shown += [row.referral.id for row in page.items if row.referral.id not in shown]
+            assert shown == expected, f"after {days} more days"
+    assert len(expected) == 7  # every one but the reported one is late by the end

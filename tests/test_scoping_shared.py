@@ -380,3 +380,93 @@ def test_contact_before_and_after_accepting(world, monkeypatch):
         with acting(world, login):
             assert db.session.get(LeadContact, lead_id) is None
             assert db.session.scalars(select(LeadContact.contact_name)).all() == []
+
+
+# ---- statements that pin a referral's side to a tenant ---------------------------------------
+# A plain select of referrals whose WHERE says "from_tenant_id == T" or "to_tenant_id == T" with
+# T in the scope gets no visibility condition (tenants.scoping._pinned_to_scope): every such row
+# is visible anyway. These prove the shortcut never widens what a tenant reads, whichever T.
+
+
+def _referral_sides(scenario, viewer):
+    with wider_scope("cli"):
+        everything = db.session.scalars(select(Referral)).all()
+        rows = {r.id: (r.from_tenant_id, r.to_tenant_id, r.lead_id) for r in everything}
+    want = _expected_pks(scenario, Referral, viewer)
+    return rows, want
+
+
+@pytest.mark.parametrize("viewer", sorted(VIEWERS))
+@pytest.mark.parametrize("side", ["from_tenant_id", "to_tenant_id"])
+def test_a_side_pinned_to_any_tenant_reads_only_visible_referrals(world, scenario, viewer, side):
+    rows, want = _referral_sides(scenario, viewer)
+    column = getattr(Referral, side)
+    position = 0 if side == "from_tenant_id" else 1
+    with acting(world, VIEWERS[viewer]):
+        for key, tenant_id in world.tenants.items():
+            expected = {pk for pk in want if rows[pk][position] == tenant_id}
+            name = f"{viewer} reading referrals with {side} = {key}"
+            got = set(db.session.scalars(select(Referral.id).where(column == tenant_id)))
+            assert got == expected, name
+            entities = db.session.scalars(select(Referral).where(column == tenant_id))
+            assert {r.id for r in entities} == expected, name + " (entities)"
+            counted = db.session.scalar(select(func.count(Referral.id)).where(column == tenant_id))
+            assert counted == len(expected), name + " (count)"
+            # Less plain statements keep the condition: an OR, a subquery, a second referral.
+            widened = select(Referral.id).where((column == tenant_id) | (Referral.id > 0))
+            assert set(db.session.scalars(widened)) == want, name + " (or)"
+            for other_key, other_id in world.tenants.items():
+                # The outer statement is pinned; a subquery reading referrals of another side
+                # must still be filtered (a receiver must not learn of its siblings this way).
+                inner = select(Referral.lead_id).where(column == other_id)
+                nested = select(Referral.id).where(column == tenant_id, Referral.lead_id.in_(inner))
+                other_leads = {rows[pk][2] for pk in want if rows[pk][position] == other_id}
+                expected_nested = {pk for pk in expected if rows[pk][2] in other_leads}
+                got = set(db.session.scalars(nested))
+                assert got == expected_nested, f"{name} (subquery on {other_key})"
+            other = aliased(Referral)
+            joined = (
+                select(other.id)
+                .join(Referral, Referral.lead_id == other.lead_id)
+                .where(column == tenant_id)
+            )
+            assert set(db.session.scalars(joined)) <= want, name + " (joined alias)"
+
+
+def test_the_pinned_statement_skips_the_visibility_condition(world, scenario):
+    """The point of the shortcut: county A's inbox statements do not consult lead_access."""
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    from sqlalchemy import event
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with acting(world, VIEWERS["county_a"]):
+            mine = world.tenants["county_a"]
+            db.session.scalar(select(func.count(Referral.id)).where(Referral.to_tenant_id == mine))
+            not_mine = world.tenants["county_b"]
+            db.session.scalar(
+                select(func.count(Referral.id)).where(Referral.to_tenant_id == not_mine)
+            )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    pinned, foreign = statements[-2:]
+    assert "lead_access" not in pinned
+    assert "lead_access" in foreign
+
+
+@pytest.mark.parametrize("viewer", sorted(VIEWERS))
+def test_counts_asking_for_the_probe_form_count_the_same(world, scenario, viewer):
+    from tenants.scoping import VISIBILITY_PROBE
+
+    with acting(world, VIEWERS[viewer]):
+        for model in MODELS:
+            want = len(_expected_pks(scenario, model, viewer))
+            plain = select(func.count()).select_from(model)
+            probing = plain.execution_options(**{VISIBILITY_PROBE: True})
+            assert db.session.scalar(plain) == want, model.__name__
+            assert db.session.scalar(probing) == want, model.__name__ + " (probe form)"

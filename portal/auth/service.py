@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.audit import service as audit
 from portal.auth.models import LoginFailure, LoginSession
 from portal.auth.passwords import hash_password, password_problems, verify_password
 from portal.database import utcnow
-from tenants.models import User
+from tenants.models import Tenant, User
 from tenants.scoping import wider_scope
 
 MAX_FAILURES = 10
@@ -136,14 +137,21 @@ def load_session_user(session: Session, token: str, now: datetime | None = None)
     if not token:
         return None
     with wider_scope("authentication"):
-        login_session = session.scalar(
-            select(LoginSession).where(LoginSession.token_hash == _token_hash(token))
-        )
-        if login_session is None or login_session.expires_at <= now:
+        # One statement for the session, its user and their tenant: every signed-in request
+        # pays for it.
+        row = session.execute(
+            select(LoginSession, User, Tenant)
+            .join(User, LoginSession.user_id == User.id)
+            .join(Tenant, User.tenant_id == Tenant.id)
+            .where(LoginSession.token_hash == _token_hash(token))
+        ).first()
+        if row is None:
             return None
-        user = session.get(User, login_session.user_id)
-        if user is None or not user.active or not user.tenant.active:
+        login_session, user, tenant = row
+        if login_session.expires_at <= now or not user.active or not tenant.active:
             return None
+        # The lazy loader would query the tenant again rather than take it from this row.
+        set_committed_value(user, "tenant", tenant)
         user.current_session_id = login_session.id
         user.session_token = token
         return user

@@ -33,9 +33,16 @@ class Referral(SharedRecord, db.Model):
         Index("ix_referral_lead", "lead_id"),
         Index("ix_referral_state_sign", "state", "sign_by"),
         Index("ix_referral_state_report", "state", "report_by"),
+        # Overdue per side: still to sign past sign_by, or owing the first report past report_by.
+        Index("ix_referral_to_sign", "to_tenant_id", "state", "sign_by"),
+        Index("ix_referral_to_report", "to_tenant_id", "state", "first_report_at", "report_by"),
+        Index("ix_referral_from_sign", "from_tenant_id", "state", "sign_by"),
+        Index("ix_referral_from_report", "from_tenant_id", "state", "first_report_at", "report_by"),
     )
     writer_tenant_column = "from_tenant_id"
     overseers_see_all = True
+    # The sender and the receiver always see their referral (referral_visibility).
+    sighted_tenant_columns = ("from_tenant_id", "to_tenant_id")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"))

@@ -86,6 +86,38 @@ def _newest_ids(session: Session, side, tenant_id: int, states, extra, offset: i
 # ---- the receiver's inbox --------------------------------------------------------------------
 
 
+def _overdue_streams(now: datetime):
+    """The two ways a referral is overdue, each one range of a (side, state, …) index: (the
+    condition, the deadline it is late for). Together they are ``overdue_condition``."""
+    return (
+        ((Referral.state.in_(SIGN_STATES), Referral.sign_by < now), Referral.sign_by),
+        (
+            (
+                Referral.state == "accepted",
+                Referral.first_report_at.is_(None),
+                Referral.report_by < now,
+            ),
+            Referral.report_by,
+        ),
+    )
+
+
+def _overdue_ids(session: Session, side_filter, now: datetime, offset: int, limit: int):
+    """One page of overdue ids of one side, longest overdue first: each stream read in its
+    index's deadline order and merged, instead of sorting every open referral."""
+    streams = [
+        session.execute(
+            select(deadline, Referral.id)
+            .where(side_filter, *condition)
+            .order_by(deadline, Referral.id)
+            .limit(offset + limit)
+        ).all()
+        for condition, deadline in _overdue_streams(now)
+    ]
+    merged = heapq.merge(*streams, key=lambda row: (row[0], row[1]))
+    return [row[1] for row in merged][offset : offset + limit]
+
+
 def inbox_counts(session: Session, tenant_id: int, now: datetime) -> dict[str, int]:
     """Per tab, how many referrals addressed to ``tenant_id`` it holds."""
     by_state = dict(
@@ -132,8 +164,8 @@ def inbox_page(
             # Those still owing the first report come first, by that deadline.
             order = (Referral.first_report_at.is_not(None), Referral.report_by, Referral.id)
         else:
-            where.append(overdue_condition(now))
-            order = (_current_deadline(), Referral.id)
+            ids = _overdue_ids(session, mine, now, offset, PER_PAGE)
+            return Page(_load(session, ids, now, calendar), total, page, PER_PAGE)
         ids = list(
             session.scalars(
                 select(Referral.id).where(*where).order_by(*order).limit(PER_PAGE).offset(offset)
@@ -224,7 +256,11 @@ def state_counts(session: Session, *, from_id=None, to_id=None) -> dict[str, int
 
 
 def overdue_count(session: Session, now: datetime, *, from_id=None, to_id=None) -> int:
-    return _count(session, *_tenant_filters(from_id, to_id), *_overdue_filters(now))
+    where = _tenant_filters(from_id, to_id)
+    if not where:
+        return _count(session, *_overdue_filters(now))
+    # One side fixed: count each way of being overdue on its own index range.
+    return sum(_count(session, *where, *condition) for condition, _ in _overdue_streams(now))
 
 
 # ---- one referral ----------------------------------------------------------------------------
