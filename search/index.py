@@ -118,17 +118,6 @@ class SearchIndex:
                 self._generation = generation
             return self._searcher
 
-    def doc_count(self) -> int:
-        return self.searcher().doc_count()
-
-    def doc_ids(self, kind: str | None = None) -> set[str]:
-        searcher = self.searcher()
-        return {
-            fields["doc_id"]
-            for fields in searcher.all_stored_fields()
-            if kind is None or fields["kind"] == kind
-        }
-
     def close(self) -> None:
         with self._lock:
             if self._searcher is not None:

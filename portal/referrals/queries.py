@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 from portal.leads import codes
 from portal.pagination import Page
 from portal.referrals.models import ExtensionRequest, Feedback, Referral
-from portal.referrals.service import Timeliness, open_deadline, overdue_condition, timeliness
+from portal.referrals.service import (
+    Timeliness,
+    open_deadline,
+    overdue_condition,
+    overdue_ways,
+    timeliness,
+)
 from portal.workdays.calendar import WorkCalendar
 from tenants.models import Tenant
 
@@ -67,44 +73,34 @@ def _load(session: Session, ids: list[int], now: datetime, calendar: WorkCalenda
     ]
 
 
+def _merged_ids(streams, offset: int, limit: int, newest_first: bool = False) -> list[int]:
+    """One page of ids from ``(sort value, id)`` streams, each already in that order and at
+    least ``offset + limit`` long: a merge instead of one large sort."""
+    merged = heapq.merge(*streams, key=lambda row: (row[0], row[1]), reverse=newest_first)
+    return [row[1] for row in merged][offset : offset + limit]
+
+
 def _newest_ids(session: Session, side, tenant_id: int, states, extra, offset: int, limit: int):
     """Ids of ``side == tenant_id`` in ``states``, newest first, one page: each state read in
-    index order (side, state, sent_at) and merged, so no large sort is needed."""
-    streams = []
-    for state in states:
-        rows = session.execute(
+    index order (side, state, sent_at) and merged."""
+    streams = [
+        session.execute(
             select(Referral.sent_at, Referral.id)
             .where(side == tenant_id, Referral.state == state, *extra)
             .order_by(Referral.sent_at.desc(), Referral.id.desc())
             .limit(offset + limit)
         ).all()
-        streams.append(rows)
-    merged = heapq.merge(*streams, key=lambda row: (row[0], row[1]), reverse=True)
-    return [row[1] for row in merged][offset : offset + limit]
+        for state in states
+    ]
+    return _merged_ids(streams, offset, limit, newest_first=True)
 
 
 # ---- the receiver's inbox --------------------------------------------------------------------
 
 
-def _overdue_streams(now: datetime):
-    """The two ways a referral is overdue, each one range of a (side, state, …) index: (the
-    condition, the deadline it is late for). Together they are ``overdue_condition``."""
-    return (
-        ((Referral.state.in_(SIGN_STATES), Referral.sign_by < now), Referral.sign_by),
-        (
-            (
-                Referral.state == "accepted",
-                Referral.first_report_at.is_(None),
-                Referral.report_by < now,
-            ),
-            Referral.report_by,
-        ),
-    )
-
-
 def _overdue_ids(session: Session, side_filter, now: datetime, offset: int, limit: int):
-    """One page of overdue ids of one side, longest overdue first: each stream read in its
-    index's deadline order and merged, instead of sorting every open referral."""
+    """One page of overdue ids of one side, longest overdue first: each way of being overdue
+    read in its index's deadline order and merged."""
     streams = [
         session.execute(
             select(deadline, Referral.id)
@@ -112,10 +108,9 @@ def _overdue_ids(session: Session, side_filter, now: datetime, offset: int, limi
             .order_by(deadline, Referral.id)
             .limit(offset + limit)
         ).all()
-        for condition, deadline in _overdue_streams(now)
+        for condition, deadline in overdue_ways(now)
     ]
-    merged = heapq.merge(*streams, key=lambda row: (row[0], row[1]))
-    return [row[1] for row in merged][offset : offset + limit]
+    return _merged_ids(streams, offset, limit)
 
 
 def inbox_counts(session: Session, tenant_id: int, now: datetime) -> dict[str, int]:
@@ -260,7 +255,7 @@ def overdue_count(session: Session, now: datetime, *, from_id=None, to_id=None) 
     if not where:
         return _count(session, *_overdue_filters(now))
     # One side fixed: count each way of being overdue on its own index range.
-    return sum(_count(session, *where, *condition) for condition, _ in _overdue_streams(now))
+    return sum(_count(session, *where, *condition) for condition, _ in overdue_ways(now))
 
 
 # ---- one referral ----------------------------------------------------------------------------

@@ -154,16 +154,29 @@ def timeliness(referral: Referral, now: datetime, calendar: WorkCalendar) -> Tim
     return Timeliness(sign_late, report_late, overdue_now, overdue_days)
 
 
-def overdue_condition(now: datetime):
-    """SQL: open referrals past the deadline they are working against."""
-    return or_(
-        and_(Referral.state.in_(("sent", "return_requested")), Referral.sign_by < now),
-        and_(
-            Referral.state == "accepted",
-            Referral.first_report_at.is_(None),
-            Referral.report_by < now,
+def overdue_ways(now: datetime):
+    """The two ways a referral is overdue: (the conditions, the deadline it is late for) — still
+    to sign past sign_by, or signed and owing the first report past report_by. Each is one range
+    of a (side, state, …) index (migration 0005)."""
+    return (
+        (
+            (Referral.state.in_(("sent", "return_requested")), Referral.sign_by < now),
+            Referral.sign_by,
+        ),
+        (
+            (
+                Referral.state == "accepted",
+                Referral.first_report_at.is_(None),
+                Referral.report_by < now,
+            ),
+            Referral.report_by,
         ),
     )
+
+
+def overdue_condition(now: datetime):
+    """SQL: open referrals past the deadline they are working against."""
+    return or_(*(and_(*conditions) for conditions, _ in overdue_ways(now)))
 
 
 # ---- helpers ---------------------------------------------------------------------------------
