@@ -145,8 +145,11 @@ class Portal:
     def settled(self) -> None:
         """Wait until htmx has settled the last boosted swap. The new page is visible before
         htmx wires up its hx- attributes (settle runs ~20 ms later), and a test, unlike a person,
-        can type into a search box inside that gap."""
+        can type into a search box inside that gap. Also wait for the requests the new page
+        starts on load (the notification bell): a test that ends the session next must not have
+        one of them answer 401 and redirect under the request it means to test."""
         expect(self.page.locator("body")).not_to_have_class(re.compile(r"htmx-(swapping|settling)"))
+        expect(self.page.locator(".htmx-request")).to_have_count(0)
 
     def sign_in(self, login_name: str, password: str = TEST_PASSWORD) -> None:
         """Fill and submit the login form; navigates to /login first unless already there."""
