@@ -242,6 +242,40 @@ def test_a_signed_referral_is_no_longer_chased_for_signing(world):
     assert received(world, "overdue", referral_id) == {}
 
 
+def test_a_fortnight_without_progress_reminds_the_receiver_once(world):
+    last = shanghai(2026, 3, 2, 15)
+    referral_id = make_referral(
+        world,
+        sign_day=date(2026, 2, 24),
+        report_day=date(2026, 2, 27),
+        state="reported",
+        accepted_at=shanghai(2026, 2, 24, 9),
+        first_report_at=shanghai(2026, 2, 26, 9),
+        last_feedback_at=last,
+    )
+    assert run(shanghai(2026, 3, 16, 23, 59)).progress_due == 0
+    assert run(shanghai(2026, 3, 17, 0, 5)).progress_due == 3
+    got = received(world, "progress_due", referral_id)
+    assert set(got) == HANDLERS_A  # the receiver's handlers; the sender sees the mark
+    assert "最近一次对接反馈在 2026-03-02" in got["county-a.officer"][0]
+    assert "2026-03-16 24:00" in got["county-a.officer"][0]
+    assert run(shanghai(2026, 3, 20, 9)).progress_due == 0  # once per missed fortnight
+    # New progress on 18 March: the next fortnight ends 1 April, reminded once more after it.
+    place(referral_id, last_feedback_at=shanghai(2026, 3, 18, 11))
+    assert run(shanghai(2026, 4, 1, 23)).progress_due == 0
+    assert run(shanghai(2026, 4, 2, 8)).progress_due == 3
+    assert len(received(world, "progress_due", referral_id)["county-a.officer"]) == 2
+    assert received(world, "overdue", referral_id) == {}  # the hard deadlines were met
+
+
+@pytest.mark.parametrize("state", ["accepted", "landed", "not_landed", "transferred"])
+def test_no_progress_reminder_outside_the_reported_state(world, state):
+    make_referral(
+        world, sign_day=date(2026, 2, 24), state=state, last_feedback_at=shanghai(2026, 3, 2, 15)
+    )
+    assert run(shanghai(2026, 3, 20, 9)).progress_due == 0
+
+
 # ---- the bell and the list through HTTP --------------------------------------------------------
 
 

@@ -71,6 +71,7 @@ class Ref:
     pending: tuple | None = None  # (ordinal, "sign"/"report", new_due, request id)
     ext_count: int = 0
     last_urged: object = None  # local date
+    last_feedback: object = None  # local date of the latest feedback
 
 
 @dataclass
@@ -243,6 +244,7 @@ class Workflow(RuleBasedStateMachine):
         )
         if legal:
             ref.state = "reported"
+            ref.last_feedback = local_date(self.now)
 
     @rule(i=st.integers(0, 5), login=st.sampled_from(ACTORS))
     def land(self, i, login):
@@ -376,6 +378,8 @@ class Workflow(RuleBasedStateMachine):
             due = ref.sign_by
         elif ref.state == "accepted":
             due = ref.report_by
+        elif ref.state == "reported":  # a progress entry is expected every fortnight
+            due = end_of_local_day(ref.last_feedback + timedelta(days=14))
         else:
             due = None
         today = local_date(self.now)

@@ -418,7 +418,7 @@ def test_urge_only_when_overdue(app, http_world):
     sent = text(sender.get("/referrals/sent"))
     assert "催办</button>" not in sent
     early = post(sender, url(rid, "urge"), follow_redirects=True)
-    assert "只能对已逾期的在办推送催办。" in text(early)
+    assert "只能对已逾期或逾期未更新进展的在办推送催办。" in text(early)
 
     move_deadlines_into_past(app, rid)
     sent = text(sender.get("/referrals/sent?overdue=1"))
@@ -432,6 +432,33 @@ def test_urge_only_when_overdue(app, http_world):
     again = post(sender, url(rid, "urge"), follow_redirects=True)
     assert "今天已催办过该推送" in text(again)
     assert post(receiver, url(rid, "urge")).status_code == 403
+
+
+def test_late_progress_is_marked_on_both_sides_and_can_be_urged(app, http_world):
+    rid = send(app, http_world)
+    with app.app_context(), wider_scope("cli"):
+        long_ago = utcnow() - timedelta(days=20)
+        db.session.execute(
+            update(Referral)
+            .where(Referral.id == rid)
+            .values(
+                state="reported",
+                accepted_at=long_ago,
+                first_report_at=long_ago,
+                last_feedback_at=long_ago,
+                report_by=long_ago + timedelta(days=1),
+            )
+        )
+        db.session.commit()
+    receiver = signed_in_client(app, "county-a.officer")
+    page = text(receiver.get(url(rid)))
+    assert "进展更新已逾期 6 天" in page and 'data-testid="progress-due"' in page
+    assert "进展更新已逾期 6 天" in text(receiver.get("/referrals?tab=handling"))
+    sender = signed_in_client(app, "city.officer")
+    sent = text(sender.get("/referrals/sent"))
+    assert "进展更新已逾期 6 天" in sent and "催办</button>" in sent
+    ok = post(sender, url(rid, "urge"), follow_redirects=True)
+    assert "已催办，接收单位会收到提醒。" in text(ok)
 
 
 # ---- other tenants -----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from portal.notifications.models import Notification
 from portal.referrals import service as referrals
 from portal.referrals.models import ExtensionRequest, Feedback, Referral
 from portal.validation import InputError
-from portal.workdays.calendar import end_of_local_day
+from portal.workdays.calendar import WorkCalendar, end_of_local_day
 from tenants.scoping import wider_scope
 from tests.referral_helpers import (
     Clock,
@@ -855,6 +855,40 @@ def test_urge_only_an_overdue_referral_once_a_day(world, lead_id, clock):
     refused(world, "dept.head", referrals.urge, ref(rid))
     clock.set(shanghai(2026, 3, 5, 0, 1))
     ok(world, "city.officer", referrals.urge, ref(rid), "referral_urged")
+
+
+def test_progress_is_expected_every_two_weeks_after_the_first_report(world, lead_id, clock):
+    rid = accepted_by_a(world, lead_id)
+    clock.set(shanghai(2026, 3, 3, 10))
+    ok(world, "county-a.officer", _feedback, ref(rid), "referral_feedback")
+    # Due at 24:00 on 17 March, a fortnight after the feedback's day; a fortnight, not ten
+    # working days.
+    assert referrals.progress_due(referral_row(rid)) == shanghai(2026, 3, 18)
+    clock.set(shanghai(2026, 3, 17, 23, 59))
+    assert referrals.progress_late_days(referral_row(rid), clock.now) == 0
+    refused(world, "dept.officer", referrals.urge, ref(rid))
+    clock.set(shanghai(2026, 3, 20, 9))
+    late = referrals.timeliness(referral_row(rid), clock.now, WorkCalendar())
+    assert late.progress_late_days == 3 and late.progress_label == "进展更新已逾期 3 天"
+    assert late.overdue_now is None and late.on_time  # the hard deadlines were met
+    refused(world, "county-a.officer", referrals.urge, ref(rid), PermissionError)
+    ok(world, "dept.officer", referrals.urge, ref(rid), "referral_urged")
+    # A new progress entry starts the next fortnight.
+    ok(
+        world,
+        "county-a.officer",
+        _feedback,
+        ref(rid),
+        "referral_feedback",
+        contacted_on="2026-03-19",
+    )
+    assert referrals.progress_late_days(referral_row(rid), clock.now) == 0
+    assert referrals.progress_due(referral_row(rid)) == shanghai(2026, 4, 4)
+    clock.set(shanghai(2026, 4, 10, 9))
+    assert referrals.progress_late_days(referral_row(rid), clock.now) == 7  # due day 3 April
+    ok(world, "county-a.officer", _land, ref(rid), "referral_landed", signed_on="2026-04-09")
+    assert referrals.progress_due(referral_row(rid)) is None  # closed: nothing more expected
+    assert referrals.progress_late_days(referral_row(rid), clock.now) == 0
 
 
 # ---- the overdue tab: two index ranges merged equal the single condition ----------------------

@@ -19,6 +19,7 @@ KIND_LABELS = {
     "due_soon": "即将到期",
     "overdue": "已逾期",
     "escalated": "逾期督办",
+    "progress_due": "待更新进展",
 }
 
 

@@ -13,6 +13,10 @@ For every open referral and the deadline it is working against (``open_deadline`
   deadline and a second notice the same day is noise.
 * **overdue** — once the deadline has passed (``now > deadline``, i.e. from 00:00 of the day
   after D): the receiving and the sending tenant's officers and heads.
+* **progress_due** — once a referral is reported, a progress entry is expected every
+  ``PROGRESS_INTERVAL_DAYS`` calendar days until it is closed; the day after a fortnight passes
+  without one, the receiving tenant's officers and heads are reminded, once per missed fortnight
+  (the key holds the due moment, which each new feedback moves).
 * **escalated** — when still overdue on the fifth working day after the deadline
   (``calendar.working_days_overdue(deadline, now) >= 5``): the city tenant's heads, and one audit
   event.
@@ -49,7 +53,7 @@ from portal.notifications.kinds import kind_label
 from portal.notifications.models import Notification
 from portal.notifications.service import notify_tenant
 from portal.referrals.models import Referral
-from portal.referrals.service import open_deadline
+from portal.referrals.service import PROGRESS_INTERVAL_DAYS, open_deadline, progress_due
 from portal.workdays.calendar import WorkCalendar, local_date
 from portal.workdays.service import load_calendar
 from tenants.models import Tenant, User
@@ -57,7 +61,7 @@ from tenants.scoping import wider_scope
 
 log = logging.getLogger(__name__)
 
-SWEEP_KINDS = ("due_soon", "overdue", "escalated")
+SWEEP_KINDS = ("due_soon", "overdue", "escalated", "progress_due")
 ESCALATE_AFTER_WORKING_DAYS = 5
 LOOKAHEAD = timedelta(days=21)
 LOOKBACK = timedelta(days=45)
@@ -79,6 +83,7 @@ class SweepReport:
     due_soon: int = 0
     overdue: int = 0
     escalated: int = 0
+    progress_due: int = 0
     emailed: int = 0
     email_errors: list[str] = field(default_factory=list)
 
@@ -86,7 +91,8 @@ class SweepReport:
         line = (
             f"期限巡检 deadline sweep: 检查 {self.referrals_checked} 条推送 checked, "
             f"即将到期 due_soon {self.due_soon}, 逾期 overdue {self.overdue}, "
-            f"升级督办 escalated {self.escalated}, 邮件 emailed {self.emailed}"
+            f"升级督办 escalated {self.escalated}, 待更新进展 progress_due {self.progress_due}, "
+            f"邮件 emailed {self.emailed}"
         )
         if self.email_errors:
             line += f", 邮件发送失败 e-mail failed: {self.email_errors[0]}"
@@ -153,6 +159,28 @@ def _candidates(session: Session, now: datetime):
     ).all()
 
 
+def _progress_candidates(session: Session, now: datetime):
+    """Reported referrals whose last feedback is more than a fortnight (and less than a fortnight
+    plus LOOKBACK) old: one range of ix_referral_state_feedback."""
+    latest = now - timedelta(days=PROGRESS_INTERVAL_DAYS)
+    return session.execute(
+        select(
+            Referral.id,
+            Referral.state,
+            Referral.last_feedback_at,
+            Referral.to_tenant_id,
+            Referral.lead_id,
+            Lead.title,
+        )
+        .join(Lead, Lead.id == Referral.lead_id)
+        .where(
+            Referral.state == "reported",
+            Referral.last_feedback_at.between(latest - LOOKBACK, latest),
+        )
+        .order_by(Referral.id)
+    ).all()
+
+
 def _already_sent(session: Session, referral_ids: list[int]) -> set[str]:
     """Dedupe keys (without the recipient part) the sweep already wrote for these referrals."""
     done: set[str] = set()
@@ -201,10 +229,12 @@ def sweep(session: Session, now: datetime | None = None, calendar=None) -> Sweep
     with wider_scope("system"):
         calendar = calendar or load_calendar(session)
         rows = _candidates(session, now)
-        report.referrals_checked = len(rows)
-        if not rows:
+        stale = _progress_candidates(session, now)
+        report.referrals_checked = len(rows) + len(stale)
+        if not rows and not stale:
             return report
-        done = _already_sent(session, [row.id for row in rows])
+        done = _already_sent(session, [row.id for row in rows + stale])
+        report.progress_due = _remind_progress(session, done, stale, now)
         names = dict(session.execute(select(Tenant.id, Tenant.name)).all())
         city_id = session.scalar(select(Tenant.id).where(Tenant.kind == "city"))
         today = local_date(now)
@@ -254,6 +284,22 @@ def sweep(session: Session, now: datetime | None = None, calendar=None) -> Sweep
                     },
                 )
     return report
+
+
+def _remind_progress(session: Session, done: set[str], rows, now: datetime) -> int:
+    written = 0
+    for row in rows:
+        due = progress_due(row)
+        if due is None or now <= due:
+            continue
+        last = local_date(row.last_feedback_at).isoformat()
+        written += _Reminder(session, done, row, "progress", due).send(
+            "progress_due",
+            row.to_tenant_id,
+            f"线索“{row.title}”最近一次对接反馈在 {last}，按要求每两周须补充一次进展"
+            f"（应于 {_due_text(due)} 前），请尽快补充对接进展。",
+        )
+    return written
 
 
 # ---- e-mail ----------------------------------------------------------------------------------

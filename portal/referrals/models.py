@@ -38,6 +38,8 @@ class Referral(SharedRecord, db.Model):
         Index("ix_referral_to_report", "to_tenant_id", "state", "first_report_at", "report_by"),
         Index("ix_referral_from_sign", "from_tenant_id", "state", "sign_by"),
         Index("ix_referral_from_report", "from_tenant_id", "state", "first_report_at", "report_by"),
+        # The sweep's fortnightly progress reminder: reported referrals by their last feedback.
+        Index("ix_referral_state_feedback", "state", "last_feedback_at"),
     )
     writer_tenant_column = "from_tenant_id"
     overseers_see_all = True

@@ -31,6 +31,9 @@ DEFAULT_SIGN_DAYS = 1
 DEFAULT_REPORT_DAYS = 5
 MAX_DEADLINE_DAYS = 60
 MAX_EXTENSION_DAYS = 90
+# DESIGN.md §4: after the first report, a progress entry is expected every two weeks until the
+# referral is closed. Calendar days: a fortnight is how officers plan their visits.
+PROGRESS_INTERVAL_DAYS = 14
 RECEIVER_KINDS = ("county", "park", "department", "city")
 
 
@@ -101,6 +104,11 @@ class Timeliness:
     report_late: bool
     overdue_now: str | None  # "sign" / "report" while open and past that deadline
     overdue_days: int  # working days since the open deadline passed
+    progress_late_days: int = 0  # calendar days the expected progress entry is late
+
+    @property
+    def progress_label(self) -> str:
+        return f"进展更新已逾期 {self.progress_late_days} 天" if self.progress_late_days else ""
 
     @property
     def on_time(self) -> bool:
@@ -131,6 +139,36 @@ def open_deadline(referral: Referral) -> tuple[str, datetime] | None:
     return None
 
 
+def progress_due(referral: Referral) -> datetime | None:
+    """When the next progress entry is expected: 24:00 of the fortnight's last day after the
+    latest feedback, while the referral is reported and not closed."""
+    if referral.state != "reported" or referral.last_feedback_at is None:
+        return None
+    return end_of_local_day(
+        local_date(referral.last_feedback_at) + timedelta(PROGRESS_INTERVAL_DAYS)
+    )
+
+
+def progress_late_days(referral: Referral, now: datetime) -> int:
+    """Calendar days since the expected progress entry fell due (0 when not late)."""
+    due = progress_due(referral)
+    if due is None or now <= due:
+        return 0
+    return (local_date(now) - deadline_day(due)).days
+
+
+def urgeable_deadline(referral: Referral, now: datetime) -> tuple[str, datetime] | None:
+    """What the sender may urge (催办) at ``now``: a passed open deadline, or a late progress
+    entry."""
+    deadline = open_deadline(referral)
+    if deadline is not None and now > deadline[1]:
+        return deadline
+    due = progress_due(referral)
+    if due is not None and now > due:
+        return "progress", due
+    return None
+
+
 def timeliness(referral: Referral, now: datetime, calendar: WorkCalendar) -> Timeliness:
     sign_late = (
         referral.accepted_at > referral.sign_by
@@ -151,7 +189,9 @@ def timeliness(referral: Referral, now: datetime, calendar: WorkCalendar) -> Tim
         overdue_days = calendar.working_days_overdue(deadline[1], now)
     if referral.state in ("sent", "return_requested") and now > referral.report_by:
         report_late = True
-    return Timeliness(sign_late, report_late, overdue_now, overdue_days)
+    return Timeliness(
+        sign_late, report_late, overdue_now, overdue_days, progress_late_days(referral, now)
+    )
 
 
 def overdue_ways(now: datetime):
@@ -1095,6 +1135,9 @@ def _apply_extension(session: Session, referral: Referral, request_row: Extensio
 # ---- urging ----------------------------------------------------------------------------------
 
 
+URGE_LABELS = {"sign": "签收", "report": "反馈", "progress": "进展更新"}
+
+
 def urge(session: Session, actor: audit.Actor, referral: Referral, *, note: str = "") -> None:
     """催办: the sender (or the city) urges an overdue referral; once a day per referral."""
     _require_handler(actor)
@@ -1103,9 +1146,9 @@ def urge(session: Session, actor: audit.Actor, referral: Referral, *, note: str 
     errors: dict[str, str] = {}
     note = _text(note, 300, "催办说明", "note", errors, required=False)
     now = utcnow()
-    deadline = open_deadline(referral)
-    if deadline is None or now <= deadline[1]:
-        errors["note"] = "只能对已逾期的在办推送催办。"
+    deadline = urgeable_deadline(referral, now)
+    if deadline is None:
+        errors["note"] = "只能对已逾期或逾期未更新进展的在办推送催办。"
     if errors:
         raise ReferralError(errors)
     start_of_today = end_of_local_day(local_date(now) - timedelta(days=1))
@@ -1122,7 +1165,7 @@ def urge(session: Session, actor: audit.Actor, referral: Referral, *, note: str 
     session.refresh(referral)
     if changed != 1:
         raise ReferralError({"note": "今天已催办过该推送（或状态刚有变化），请明天再催。"})
-    label = "签收" if deadline[0] == "sign" else "反馈"
+    label = URGE_LABELS[deadline[0]]
     _log(
         session,
         actor,

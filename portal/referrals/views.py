@@ -221,8 +221,7 @@ def _allowed_actions(actor, referral: Referral, extensions, now: datetime) -> se
     if (
         handler
         and (sender or actor.tenant_kind == "city")
-        and deadline is not None
-        and now > deadline[1]
+        and referrals.urgeable_deadline(referral, now) is not None
     ):
         allowed.add("urge")
     return allowed
@@ -267,6 +266,7 @@ def _render_detail(referral_id: int, *, errors=None, failed: str | None = None, 
         lead=referral.lead,
         t=referrals.timeliness(referral, now, calendar),
         deadline=referrals.open_deadline(referral),
+        progress_due=referrals.progress_due(referral),
         feedback=queries.feedback_of(db.session, referral),
         extensions=extensions,
         deciding=deciding,
