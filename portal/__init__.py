@@ -44,12 +44,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 def _init_extensions(app: Flask) -> None:
     from portal import htmx
     from portal.auth import passwords
+    from search import extension as search_extension
 
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(PROJECT_ROOT, "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
+    search_extension.init_app(app)
     passwords.configure(app.config["PASSWORD_HASH_METHOD"])
     _import_models()
 
@@ -62,6 +64,7 @@ def _import_models() -> None:
     import portal.notifications.models  # noqa: F401
     import portal.referrals.models  # noqa: F401
     import portal.workdays.models  # noqa: F401
+    import search.models  # noqa: F401
     import tenants.models  # noqa: F401
 
 
@@ -74,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.notifications.views import bp as notifications_bp
     from portal.referrals.views import bp as referrals_bp
     from portal.workdays.views import bp as workdays_bp
+    from search.views import bp as search_bp
     from tenants.views import bp as tenants_bp
 
     app.register_blueprint(health_bp)
@@ -85,13 +89,16 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(leads_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(search_bp)
 
 
 def _register_cli(app: Flask) -> None:
     from portal.audit.cli import audit_cli
     from portal.demo import demo_cli
     from portal.notifications.cli import deadlines_cli
+    from search.cli import search_cli
 
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(deadlines_cli)
+    app.cli.add_command(search_cli)

@@ -130,6 +130,11 @@ def seed_command():
     password = os.environ.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
     created = seed_demo(db.session, password)
     db.session.commit()
+    from search.extension import get_index
+    from search.sync import drain
+
+    indexed = drain(db.session, get_index())
+    click.echo(f"search index: {indexed} changes indexed")
     click.echo(
         f"demo city ready: {created['tenants']} tenants, {created['users']} users, "
         f"{created['chains']} industry chains, {created['leads']} leads and "

@@ -51,3 +51,15 @@ def snippet(text: str, query: str, width: int = DEFAULT_WIDTH) -> Markup:
     if end < len(text):
         pieces.append(Markup("…"))
     return Markup("").join(pieces)
+
+
+def marked(text: str, query: str) -> Markup:
+    """All of ``text`` (a title, a company name), escaped, with the query's words marked."""
+    text = text or ""
+    pieces, cursor = [], 0
+    for start, end in matched_spans(text, query):
+        pieces.append(escape(text[cursor:start]))
+        pieces.append(Markup("<mark>%s</mark>") % text[start:end])
+        cursor = end
+    pieces.append(escape(text[cursor:]))
+    return Markup("").join(pieces)

@@ -15,15 +15,18 @@ match (its words as a phrase) in the title, the names (company, 文号) or the b
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import query as q
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
+from whoosh.index import LockError
 from whoosh.scoring import BM25F
+from whoosh.writing import CLEAR
 
 from search.analysis import ChineseAnalyzer, words
 
@@ -39,6 +42,7 @@ def schema() -> Schema:
     return Schema(
         doc_id=ID(stored=True, unique=True),  # "lead:12", "policy:3"
         kind=ID(stored=True),
+        fingerprint=ID(stored=True),  # of the content: `flask search check` finds stale ones
         object_id=NUMERIC(stored=True, numtype=int, bits=64),
         title=TEXT(analyzer=analyzer, phrase=True, field_boost=FIELD_BOOSTS["title"]),
         names=TEXT(analyzer=analyzer, phrase=True, field_boost=FIELD_BOOSTS["names"]),
@@ -74,25 +78,36 @@ class SearchIndex:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         self._searcher = None
         self._generation = None
         self.path.mkdir(parents=True, exist_ok=True)
-        if whoosh_index.exists_in(str(self.path)):
-            self._ix = whoosh_index.open_dir(str(self.path))
-        else:
-            self._ix = whoosh_index.create_in(str(self.path), schema())
+        self._ix = _open_or_create(self.path)
 
     @contextlib.contextmanager
-    def writer(self) -> Iterator:
-        """A writer that commits on success and cancels on error. Merging is left to
-        :meth:`optimize` (a CLI job), so a commit from a request stays small."""
-        writer = self._ix.writer(timeout=WRITER_TIMEOUT_SECONDS)
+    def writer(self, timeout: float = WRITER_TIMEOUT_SECONDS, replace_all: bool = False):
+        """A writer that commits on success and cancels on error; raises whoosh's LockError
+        when another writer (of any process) holds the index longer than ``timeout``. Merging
+        is left to :meth:`merge` (a CLI job), so a commit from a request stays small.
+        ``replace_all``: the commit drops every existing document (a rebuild)."""
+        # Whoosh's lock file keeps other processes out; threads of this one queue here first.
+        if not self._write_lock.acquire(timeout=timeout):
+            raise LockError("another thread of this process is writing the index")
         try:
-            yield writer
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit(merge=False)
+            writer = self._ix.writer(timeout=timeout)
+            try:
+                yield writer
+            except BaseException:
+                writer.cancel()
+                raise
+            if writer.is_closed:  # the caller cancelled: nothing to commit
+                return
+            if replace_all:
+                writer.commit(mergetype=CLEAR)
+            else:
+                writer.commit(merge=False)
+        finally:
+            self._write_lock.release()
 
     def put(self, writer, document: dict) -> None:
         writer.update_document(**document)
@@ -103,8 +118,9 @@ class SearchIndex:
     def merge(self, optimize: bool = False) -> None:
         """Merge small segments (or everything, ``optimize``): a CLI job, never a request —
         optimizing 100k documents takes minutes."""
-        writer = self._ix.writer(timeout=WRITER_TIMEOUT_SECONDS)
-        writer.commit(merge=True, optimize=optimize)
+        with self._write_lock:
+            writer = self._ix.writer(timeout=WRITER_TIMEOUT_SECONDS)
+            writer.commit(merge=True, optimize=optimize)
 
     def searcher(self):
         """The open searcher, reopened when a writer (of any process) committed since. (Whoosh's
@@ -117,6 +133,20 @@ class SearchIndex:
                 self._searcher = self._ix.searcher(weighting=BM25F())
                 self._generation = generation
             return self._searcher
+
+    def stored(self) -> dict[str, str]:
+        """doc_id → fingerprint of every document in the index."""
+        searcher = self.searcher()
+        return {
+            fields["doc_id"]: fields.get("fingerprint", "")
+            for fields in searcher.all_stored_fields()
+        }
+
+    def doc_count(self) -> int:
+        return self.searcher().doc_count()
+
+    def generation(self) -> int:
+        return self._ix.latest_generation()
 
     def close(self) -> None:
         with self._lock:
@@ -139,7 +169,7 @@ class SearchIndex:
             return Results([], 0)
         allowed = q.Or([q.Term("labels", label) for label in labels])
         conditions = [matching, allowed]
-        conditions += [q.Term(name, value) for name, value in (filters or {}).items() if value]
+        conditions += [_filter(name, value) for name, value in (filters or {}).items() if value]
         searcher = self.searcher()
         page_results = searcher.search_page(
             q.And(conditions),
@@ -152,6 +182,28 @@ class SearchIndex:
             Hit(hit["kind"], int(hit["object_id"]), float(hit.score or 0.0)) for hit in page_results
         ]
         return Results(hits, page_results.total)
+
+
+_CREATE_LOCK = threading.Lock()
+
+
+def _open_or_create(path: Path):
+    """Open the index, creating it first if the folder has none — once, however many threads
+    and processes (web workers starting together) try at the same moment."""
+    with _CREATE_LOCK, open(path / ".create.lock", "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            if not whoosh_index.exists_in(str(path)):
+                whoosh_index.create_in(str(path), schema())
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+    return whoosh_index.open_dir(str(path))
+
+
+def _filter(name: str, value):
+    if name == "year":  # a numeric field: its terms are encoded, so match by range
+        return q.NumericRange("year", int(value), int(value))
+    return q.Term(name, value)
 
 
 def build_query(text: str):

@@ -56,6 +56,7 @@ WIDE_SCOPES = frozenset(
         "system",  # background maintenance with no acting user
         "notify",  # delivering a notification to another tenant's users
         "lead_access",  # the lead and referral services granting a tenant sight of a lead
+        "search",  # the indexer reading documents and their labels (never what a user sees)
     }
 )
 

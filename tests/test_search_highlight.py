@@ -39,3 +39,13 @@ def test_no_match_gives_the_start_of_the_text():
 def test_spans_of_a_word_and_its_parts_merge():
     # 德安县 is indexed with 德安 and 安县 inside it: one mark, not three.
     assert str(snippet("德安县光伏", "德安县 安县")) == "<mark>德安县</mark>光伏"
+
+
+def test_marked_keeps_the_whole_text_escaped_and_marks_every_match():
+    from search.highlight import marked
+
+    title = "<b>光伏</b>项目：光伏組件"
+    assert str(marked(title, "光伏组件")) == (
+        "&lt;b&gt;<mark>光伏</mark>&lt;/b&gt;项目：<mark>光伏</mark><mark>組件</mark>"
+    )
+    assert str(marked(title, "")) == "&lt;b&gt;光伏&lt;/b&gt;项目：光伏組件"

@@ -574,10 +574,30 @@ def test_a_targeted_htmx_request_gets_a_fragment_and_a_full_load_gets_the_page(a
     assert "<html" in restore.get_data(as_text=True)
 
 
-def test_health_reports_the_database_without_data(client, http_world):
+def test_health_reports_the_database_and_the_index_without_data(client, http_world):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok", "database": {"status": "ok"}}
+    assert response.get_json() == {
+        "status": "ok",
+        "database": {"status": "ok"},
+        "search_index": {"status": "ok", "backlog": False},
+    }
+
+
+def test_health_reports_an_unreadable_index(app, client, http_world):
+    import shutil
+
+    from search.extension import get_index
+
+    with app.app_context():
+        path = get_index().path
+        get_index().close()
+        app.extensions.pop("search_index")
+    shutil.rmtree(path)
+    path.write_text("not an index folder")  # a file where the folder should be
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["search_index"] == {"status": "error"}
 
 
 def test_htmx_toast_headers_are_valid_http_header_values(app, http_world):

@@ -78,6 +78,44 @@
     }
   }, true);
 
+  // The header search: "/" focuses it; arrow keys move through the suggestions; Escape closes.
+  function suggestLinks() {
+    return Array.prototype.slice.call(document.querySelectorAll("#search-suggest a"));
+  }
+
+  document.addEventListener("keydown", function (evt) {
+    var box = document.getElementById("header-q");
+    if (!box) return;
+    var active = document.activeElement;
+    var typing = active && (active.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName));
+    if (evt.key === "/" && !typing) {
+      evt.preventDefault();
+      box.focus();
+      box.select();
+      return;
+    }
+    var links = suggestLinks();
+    var inSearch = active === box || links.indexOf(active) !== -1;
+    if (!inSearch) return;
+    if (evt.key === "Escape") {
+      document.getElementById("search-suggest").innerHTML = "";
+      box.focus();
+    } else if (evt.key === "ArrowDown" || evt.key === "ArrowUp") {
+      if (!links.length) return;
+      evt.preventDefault();
+      var at = links.indexOf(active);
+      var next = evt.key === "ArrowDown" ? at + 1 : at - 1;
+      if (next < 0) { box.focus(); return; }
+      links[Math.min(next, links.length - 1)].focus();
+    }
+  });
+
+  document.addEventListener("click", function (evt) {
+    var holder = document.querySelector("[data-search-box]");
+    var list = document.getElementById("search-suggest");
+    if (holder && list && !holder.contains(evt.target)) list.innerHTML = "";
+  });
+
   document.addEventListener("htmx:afterSettle", function () { armToasts(document); });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () { armToasts(document); });
