@@ -198,3 +198,16 @@ def test_a_lead_saved_through_the_portal_is_found_at_once(app, http_world):
         assert get_index().search("碳化硅", ["overseer"]).total == 1  # drained by the request
     page = client.get("/search?q=晶芯").get_data(as_text=True)
     assert "碳化硅衬底项目" in page
+
+
+def test_an_unreadable_index_gives_a_message_not_an_error_page(app, http_world, monkeypatch):
+    client = signed_in_client(app, "county-a.officer")
+
+    def broken(*args, **kwargs):
+        raise OSError("index folder unreadable")
+
+    monkeypatch.setattr("search.index.SearchIndex.search", broken)
+    for url, headers in (("/search", {}), ("/search", FRAGMENT), ("/search/suggest", SUGGEST)):
+        response = client.get(url, query_string={"q": "光伏"}, headers=headers)
+        assert response.status_code == 200
+        assert "搜索服务暂时不可用" in response.get_data(as_text=True)
