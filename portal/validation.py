@@ -18,6 +18,15 @@ class InputError(ValueError):
         return next(iter(self.errors.values()))
 
 
+MAX_QUERY_CHARS = 100
+
+
+def clean_query(value, limit: int = MAX_QUERY_CHARS) -> str:
+    """What a user typed into a search box: whitespace runs collapsed, at most ``limit``
+    characters."""
+    return " ".join((value or "").split())[:limit]
+
+
 def parse_form_date(value, field: str, errors: dict) -> date | None:
     """A YYYY-MM-DD form value, or None with a Chinese message under ``field``."""
     try:

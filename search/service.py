@@ -13,12 +13,12 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from portal.pagination import Page
+from portal.validation import clean_query
 from search.documents import OVERSEER_LABEL, tenant_label
 from search.highlight import marked, snippet
 from search.index import SearchIndex
 from tenants.scoping import Scope
 
-MAX_QUERY_CHARS = 100
 PER_PAGE = 20
 SUGGEST_SIZE = 6
 ORDERS = {"relevance": "按相关度", "newest": "按时间（最新在前）"}
@@ -65,7 +65,7 @@ def parse_filters(args, stages, chain_ids, today: date) -> SearchFilters:
     """Read the search form; a bad value is dropped with a message, never an error page."""
     errors: list[str] = []
     found = SearchFilters(errors=errors)
-    found.q = " ".join((args.get("q") or "").split())[:MAX_QUERY_CHARS]
+    found.q = clean_query(args.get("q"))
     stage = args.get("stage") or ""
     if stage in stages:
         found.stage = stage

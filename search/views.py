@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from sqlalchemy import select
 from whoosh.index import IndexError as WhooshError
 
 from portal import htmx
 from portal.access import access, roles
 from portal.database import utcnow
 from portal.extensions import db
-from portal.leads import codes
-from portal.leads.models import IndustryChain
+from portal.leads import chains, codes
 from portal.pagination import parse_page
+from portal.validation import clean_query
 from portal.workdays.calendar import local_date
 from search import service
 from search.extension import get_index
@@ -54,18 +53,10 @@ def _catch_up() -> None:
         drain_quietly(db.session, get_index())
 
 
-def _chains():
-    return db.session.scalars(
-        select(IndustryChain).order_by(
-            IndustryChain.active.desc(), IndustryChain.sort_order, IndustryChain.id
-        )
-    ).all()
-
-
 @bp.route("/search")
 @access(SEARCH_READERS)
 def search_page():
-    all_chains = _chains()
+    all_chains = chains.all_chains(db.session)
     today = local_date(utcnow())
     filters = service.parse_filters(
         request.args, codes.STAGES, {chain.id for chain in all_chains}, today
@@ -89,8 +80,6 @@ def suggest():
     """The header box's list; a direct visit (no htmx) gets the full results page."""
     if not htmx.wants_fragment(SUGGEST_TARGET):
         return redirect(url_for("search.search_page", q=request.args.get("q") or None))
-    filters = service.SearchFilters(
-        q=" ".join((request.args.get("q") or "").split())[: service.MAX_QUERY_CHARS]
-    )
+    filters = service.SearchFilters(q=clean_query(request.args.get("q")))
     page, failure = _search(filters, 1, per_page=service.SUGGEST_SIZE)
     return render_template("search/_suggest.html", page=page, filters=filters, failure=failure)

@@ -34,6 +34,17 @@ class ChainInputError(InputError):
     """A refused change to the industry-chain list."""
 
 
+def all_chains(session: Session) -> list[IndustryChain]:
+    """Every chain, active ones first: the choices of a filter (old leads keep retired chains)."""
+    return list(
+        session.scalars(
+            select(IndustryChain).order_by(
+                IndustryChain.active.desc(), IndustryChain.sort_order, IndustryChain.id
+            )
+        )
+    )
+
+
 def active_chains(session: Session) -> list[IndustryChain]:
     return list(
         session.scalars(

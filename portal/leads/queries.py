@@ -19,10 +19,9 @@ from portal.leads import codes
 from portal.leads.models import Lead
 from portal.leads.service import MAX_INVESTMENT
 from portal.pagination import DEFAULT_PER_PAGE, Page
+from portal.validation import clean_query
 from portal.web import SHANGHAI
 from tenants.scoping import VISIBILITY_PROBE
-
-MAX_QUERY_CHARS = 100
 
 SORTS = {
     "newest": "登记时间（新→旧）",
@@ -101,7 +100,7 @@ def parse_filters(args) -> LeadFilters:
     an error page."""
     errors: list[str] = []
     filters = LeadFilters(errors=errors)
-    filters.q = " ".join((args.get("q") or "").split())[:MAX_QUERY_CHARS]
+    filters.q = clean_query(args.get("q"))
     stage = args.get("stage") or ""
     if stage in codes.STAGES:
         filters.stage = stage

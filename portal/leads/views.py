@@ -69,9 +69,7 @@ def chain_list():
             db.session.commit()
             flash(f"已新增产业链“{chain.name}”。", "success")
             return redirect(url_for("leads.chain_list"))
-    rows = db.session.scalars(
-        select(IndustryChain).order_by(IndustryChain.active.desc(), IndustryChain.sort_order)
-    ).all()
+    rows = chains.all_chains(db.session)
     return render_template(
         "leads/chains.html",
         form=form,
@@ -201,11 +199,7 @@ def due_text(moment) -> str:
 
 
 def _filter_choices():
-    all_chains = db.session.scalars(
-        select(IndustryChain).order_by(
-            IndustryChain.active.desc(), IndustryChain.sort_order, IndustryChain.id
-        )
-    ).all()
+    all_chains = chains.all_chains(db.session)
     tenants = db.session.scalars(
         select(Tenant).where(Tenant.kind != "office").order_by(Tenant.kind, Tenant.code)
     ).all()
