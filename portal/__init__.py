@@ -62,6 +62,7 @@ def _import_models() -> None:
     import portal.auth.models  # noqa: F401
     import portal.leads.models  # noqa: F401
     import portal.notifications.models  # noqa: F401
+    import portal.policies.models  # noqa: F401
     import portal.referrals.models  # noqa: F401
     import portal.workdays.models  # noqa: F401
     import search.models  # noqa: F401
@@ -75,6 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.health import bp as health_bp
     from portal.leads.views import bp as leads_bp
     from portal.notifications.views import bp as notifications_bp
+    from portal.policies.views import bp as policies_bp
     from portal.referrals.views import bp as referrals_bp
     from portal.workdays.views import bp as workdays_bp
     from search.views import bp as search_bp
@@ -89,6 +91,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(leads_bp)
     app.register_blueprint(referrals_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(policies_bp)
     app.register_blueprint(search_bp)
 
 

@@ -88,7 +88,11 @@ def from_environment(instance_path: str) -> dict:
         "WTF_CSRF_SSL_STRICT": True,
         "PROXY_COUNT": int(os.environ.get("PORTAL_PROXY_COUNT", "0") or 0),
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
-        "SEARCH_INDEX_DIR": os.environ.get(
-            "SEARCH_INDEX_DIR", str(Path(instance_path) / "search-index")
+        # Policy attachments: generated names, outside the static folder (served after a check).
+        "POLICY_FILES_PATH": os.environ.get(
+            "POLICY_FILES_PATH", str(Path(instance_path) / "policy-files")
         ),
+        "POLICY_MAX_UPLOAD_BYTES": int(os.environ.get("POLICY_MAX_UPLOAD_MB", "10") or 10)
+        * 1024
+        * 1024,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -110,14 +111,17 @@ def seed_demo_city(session: Session, password: str) -> dict[str, int]:
     return created
 
 
-def seed_demo(session: Session, password: str) -> dict[str, int]:
+def seed_demo(session: Session, password: str, policy_files_dir: str) -> dict[str, int]:
     """The whole demo: tenants, users and chains, then leads and referrals at every stage of
-    the workflow (portal/demo_leads.py). Idempotent; the caller commits."""
+    the workflow (portal/demo_leads.py), then the policy library (portal/demo_policies.py).
+    Idempotent; the caller commits."""
     from portal.demo_leads import seed_demo_leads
+    from portal.demo_policies import seed_demo_policies
 
     created = seed_demo_city(session, password)
     session.flush()
     created.update(seed_demo_leads(session))
+    created["policies"] = seed_demo_policies(session, policy_files_dir)
     return created
 
 
@@ -128,7 +132,7 @@ demo_cli = AppGroup("demo", help="Demo data.")
 def seed_command():
     """Create the demo city (idempotent). Password from DEMO_PASSWORD, else the README's."""
     password = os.environ.get("DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD
-    created = seed_demo(db.session, password)
+    created = seed_demo(db.session, password, current_app.config["POLICY_FILES_PATH"])
     db.session.commit()
     from search.extension import get_index
     from search.sync import drain
@@ -138,6 +142,6 @@ def seed_command():
     click.echo(
         f"demo city ready: {created['tenants']} tenants, {created['users']} users, "
         f"{created['chains']} industry chains, {created['leads']} leads and "
-        f"{created['referrals']} referrals created "
+        f"{created['referrals']} referrals, {created['policies']} policies created "
         f"({len(DEMO_TENANTS)} tenants, {len(demo_users())} demo accounts in all)"
     )

@@ -19,6 +19,7 @@ def navigation_for(user) -> list[NavItem]:
         items.append(NavItem("leads.lead_list", "招商线索"))
     if user.has_role("officer", "head") or (user.tenant.kind == "city" and user.has_role("admin")):
         items.append(NavItem("referrals.inbox", "推送办理"))
+    items.append(NavItem("policies.policy_list", "政策文件"))
     if user.has_role("admin"):
         if user.tenant.kind == "city":
             items.append(NavItem("tenants.tenant_list", "单位管理"))

@@ -9,10 +9,8 @@ from flask.cli import AppGroup
 from whoosh.index import LockError
 
 from portal.extensions import db
-from search.documents import lead_count
 from search.extension import get_index
-from search.sync import check, drain, rebuild
-from tenants.scoping import wider_scope
+from search.sync import check, database_count, drain, rebuild
 
 search_cli = AppGroup("search", help="The full-text search index.")
 
@@ -31,8 +29,7 @@ def sync_command():
 @search_cli.command("rebuild")
 def rebuild_command():
     """Re-index everything from the database (the index stays searchable meanwhile)."""
-    with wider_scope("search"):
-        total = lead_count(db.session)
+    total = database_count(db.session)
     db.session.rollback()
     with click.progressbar(length=total, label="重建索引 rebuilding", show_pos=True) as bar:
         count = rebuild(db.session, get_index(), progress=bar.update)
@@ -44,7 +41,8 @@ def check_command():
     """Compare the index with the database; exit 1 when they drift."""
     report = check(db.session, get_index())
     click.echo(
-        f"数据库 database: {report.database} 条线索; 索引 index: {report.indexed} 个文档; "
+        f"数据库 database: {report.database} 个文档（线索和政策文件）; "
+        f"索引 index: {report.indexed} 个文档; "
         f"待同步 waiting in outbox: {report.waiting}"
     )
     for label, keys in (

@@ -2,7 +2,9 @@
 
 A flush that adds, changes or deletes a lead, changes who may see one (``lead_access``) or adds a
 line to its timeline (every service that updates a lead with a conditional UPDATE also writes a
-timeline line) inserts one outbox row per lead into the same transaction. A rollback takes the
+timeline line), or adds or changes a policy, inserts one outbox row per document into the same
+transaction. (A conditional UPDATE the flush does not see queues its document with
+:func:`enqueue`.) A rollback takes the
 rows with it; a commit makes them visible to the next drain. Each lead is queued once per
 transaction.
 """
@@ -19,11 +21,14 @@ COMMITTED = "search_committed"  # session.info: a transaction with outbox rows c
 
 def _changed_keys(session) -> set[tuple[str, int]]:
     from portal.leads.models import Lead, LeadAccess, LeadEvent
+    from portal.policies.models import Policy
 
     keys: set[tuple[str, int]] = set()
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Lead) and obj.id is not None:
             keys.add(("lead", obj.id))
+        elif isinstance(obj, Policy) and obj.id is not None:
+            keys.add(("policy", obj.id))
         elif isinstance(obj, (LeadAccess, LeadEvent)) and obj.lead_id is not None:
             keys.add(("lead", obj.lead_id))
     return keys

@@ -1,14 +1,16 @@
 """Keeping the index equal to the database: drain the outbox, rebuild, check.
 
 **Drain.** Under the index's writer lock (one writer across processes): read the oldest outbox
-rows, build the current document of each lead they name from the database, put (or remove) them,
-commit the index, then delete exactly those outbox rows and commit the database. The lock is
-taken *before* reading, so two drains never interleave an older document over a newer one. A
-process that dies anywhere in between leaves its rows in the outbox (deleted only after the index
-commit), and the next drain indexes them again — putting a document is idempotent.
+rows, build the current document of each lead or policy they name from the database, put (or
+remove) them, commit the index, then delete exactly those outbox rows and commit the database.
+The lock is taken *before* reading, so two drains never interleave an older document over a
+newer one. A process that dies anywhere in between leaves its rows in the outbox (deleted only
+after the index commit), and the next drain indexes them again — putting a document is
+idempotent.
 
-**Rebuild.** Every lead, in batches, into one writer whose commit replaces the whole index;
-outbox rows that existed when it started are then deleted (their changes are in what it read).
+**Rebuild.** Every lead and policy, in batches, into one writer whose commit replaces the whole
+index; outbox rows that existed when it started are then deleted (their changes are in what it
+read).
 
 **Check.** Counts and drift: documents missing from the index, documents the database no longer
 has, and stale documents (fingerprint differs), plus rows still waiting in the outbox.
@@ -24,7 +26,7 @@ from sqlalchemy import delete, func, select
 from whoosh.index import LockError
 
 from portal.database import write_intent
-from search.documents import all_lead_ids, doc_id, lead_count, lead_documents
+from search.documents import KINDS, doc_id
 from search.index import SearchIndex
 from search.models import SearchOutbox
 from tenants.scoping import wider_scope
@@ -33,8 +35,6 @@ DRAIN_BATCH = 500
 # A request does not wait long for the writer: if another process holds it (a rebuild, another
 # drain), the rows stay for that writer's next drain or `flask search sync`.
 REQUEST_WRITER_TIMEOUT = 0.5
-
-DOCUMENT_BUILDERS = {"lead": lead_documents}
 
 
 def drain(session, index: SearchIndex, *, timeout: float | None = None, limit: int = 0) -> int:
@@ -93,10 +93,10 @@ def _index_rows(session, index: SearchIndex, writer, rows) -> None:
     for row in rows:
         by_kind.setdefault(row.kind, set()).add(row.object_id)
     for kind, ids in by_kind.items():
-        builder = DOCUMENT_BUILDERS.get(kind)
-        if builder is None:
+        known = KINDS.get(kind)
+        if known is None:
             continue  # a kind this version does not index: the row is dropped
-        for object_id, document in builder(session, ids).items():
+        for object_id, document in known.build(session, ids).items():
             if document is None:
                 index.remove(writer, doc_id(kind, object_id))
             else:
@@ -118,7 +118,7 @@ def pending(session) -> int:
 
 
 def rebuild(session, index: SearchIndex, progress: Callable[[int], None] | None = None) -> int:
-    """Re-index every lead from the database; return the number of documents."""
+    """Re-index every lead and policy from the database; return the number of documents."""
     token = write_intent.set(True)
     total = 0
     try:
@@ -126,13 +126,14 @@ def rebuild(session, index: SearchIndex, progress: Callable[[int], None] | None 
         with wider_scope("search"):
             high_water = session.scalar(select(func.max(SearchOutbox.id))) or 0
             with index.writer(replace_all=True) as writer:
-                for batch in all_lead_ids(session):
-                    for document in lead_documents(session, batch).values():
-                        if document is not None:
-                            index.put(writer, document)
-                            total += 1
-                    if progress:
-                        progress(len(batch))
+                for kind in KINDS.values():
+                    for batch in kind.all_ids(session):
+                        for document in kind.build(session, batch).values():
+                            if document is not None:
+                                index.put(writer, document)
+                                total += 1
+                        if progress:
+                            progress(len(batch))
             session.execute(delete(SearchOutbox).where(SearchOutbox.id <= high_water))
         session.commit()
         return total
@@ -161,18 +162,25 @@ def check(session, index: SearchIndex) -> CheckReport:
     report = CheckReport()
     stored = index.stored()
     report.indexed = len(stored)
+    expected: set[str] = set()
     with wider_scope("search"):
-        report.database = lead_count(session)
         report.waiting = session.scalar(select(func.count(SearchOutbox.id))) or 0
-        expected: set[str] = set()
-        for batch in all_lead_ids(session):
-            for lead_id, document in lead_documents(session, batch).items():
-                key = doc_id("lead", lead_id)
-                expected.add(key)
-                if key not in stored:
-                    report.missing.append(key)
-                elif document is not None and stored[key] != document["fingerprint"]:
-                    report.stale.append(key)
-    report.extra = sorted(key for key in stored if key.startswith("lead:") and key not in expected)
+        for name, kind in KINDS.items():
+            report.database += kind.count(session)
+            for batch in kind.all_ids(session):
+                for object_id, document in kind.build(session, batch).items():
+                    key = doc_id(name, object_id)
+                    expected.add(key)
+                    if key not in stored:
+                        report.missing.append(key)
+                    elif document is not None and stored[key] != document["fingerprint"]:
+                        report.stale.append(key)
+    report.extra = sorted(key for key in stored if key not in expected)
     session.rollback()
     return report
+
+
+def database_count(session) -> int:
+    """Documents the database holds (every kind)."""
+    with wider_scope("search"):
+        return sum(kind.count(session) for kind in KINDS.values())

@@ -5,25 +5,30 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from sqlalchemy import select
 from whoosh.index import IndexError as WhooshError
 
 from portal import htmx
-from portal.access import access, roles
+from portal.access import SIGNED_IN, access
 from portal.database import utcnow
 from portal.extensions import db
 from portal.leads import chains, codes
 from portal.pagination import parse_page
+from portal.policies.models import VALIDITY
 from portal.validation import clean_query
+from portal.web import current_actor
 from portal.workdays.calendar import local_date
 from search import service
 from search.extension import get_index
 from search.sync import drain_quietly, pending
+from tenants.models import Tenant
 from tenants.scoping import require_scope
 
 log = logging.getLogger(__name__)
 bp = Blueprint("search", __name__)
-# Who reads leads; the policy library will open search to every signed-in user.
-SEARCH_READERS = roles("officer", "head", "assessor")
+# Everyone signed in searches policies; those who read leads search leads too.
+SEARCH_READERS = SIGNED_IN
+LEAD_READER_ROLES = ("officer", "head", "assessor")
 RESULTS_TARGET = "search-results"
 SUGGEST_TARGET = "search-suggest"
 
@@ -32,18 +37,31 @@ INDEX_FAILURES = (OSError, WhooshError)
 UNAVAILABLE = "搜索服务暂时不可用，请稍后再试；如持续出现，请联系系统管理员。"
 
 
-def _search(filters, page: int, per_page: int = service.PER_PAGE):
-    """The page of hits, or an empty page and a message when the index cannot be read."""
+def searchable_kinds() -> dict[str, str]:
+    if current_actor().has_role(*LEAD_READER_ROLES):
+        return service.KINDS
+    return {"policy": service.KINDS["policy"]}
+
+
+def _search(filters, page: int, per_page: int = service.PER_PAGE, with_counts: bool = False):
+    """The results, or empty ones and a message when the index cannot be read."""
     try:
         _catch_up()
-        hits = service.search_leads(
-            db.session, get_index(), require_scope(), filters, page, per_page=per_page
+        results = service.search(
+            db.session,
+            get_index(),
+            require_scope(),
+            filters,
+            page,
+            per_page=per_page,
+            kinds=searchable_kinds(),
+            with_counts=with_counts,
         )
-        return hits, ""
+        return results, ""
     except INDEX_FAILURES:
         log.exception("search index unavailable")
         db.session.rollback()
-        return service.Page([], 0, 1, per_page), UNAVAILABLE
+        return service.SearchResults(service.Page([], 0, 1, per_page)), UNAVAILABLE
 
 
 def _catch_up() -> None:
@@ -53,23 +71,46 @@ def _catch_up() -> None:
         drain_quietly(db.session, get_index())
 
 
+def _tenant_choices():
+    return db.session.scalars(
+        select(Tenant).where(Tenant.kind != "office").order_by(Tenant.kind, Tenant.code)
+    ).all()
+
+
 @bp.route("/search")
 @access(SEARCH_READERS)
 def search_page():
-    all_chains = chains.all_chains(db.session)
+    kinds = searchable_kinds()
+    all_chains = chains.all_chains(db.session) if "lead" in kinds else []
+    tenants = _tenant_choices()
     today = local_date(utcnow())
     filters = service.parse_filters(
-        request.args, codes.STAGES, {chain.id for chain in all_chains}, today
+        request.args,
+        codes.STAGES if "lead" in kinds else {},
+        {chain.id for chain in all_chains},
+        today,
+        kinds=kinds,
+        tenant_ids={tenant.id for tenant in tenants},
+        validity=VALIDITY,
     )
-    page, failure = _search(filters, parse_page(request.args.get("page")))
-    context = {"page": page, "filters": filters, "stages": codes.STAGES, "failure": failure}
+    results, failure = _search(filters, parse_page(request.args.get("page")), with_counts=True)
+    context = {
+        "page": results.page,
+        "counts": results.counts,
+        "kinds": kinds,
+        "filters": filters,
+        "stages": codes.STAGES,
+        "validity": VALIDITY,
+        "failure": failure,
+    }
     if htmx.wants_fragment(RESULTS_TARGET):
         return render_template("search/_results.html", **context)
     return render_template(
         "search/search.html",
         chains=all_chains,
+        tenants=tenants,
         orders=service.ORDERS,
-        years=range(today.year, service.FIRST_YEAR - 1, -1),
+        years=range(today.year, today.year - 15, -1),
         **context,
     )
 
@@ -81,5 +122,11 @@ def suggest():
     if not htmx.wants_fragment(SUGGEST_TARGET):
         return redirect(url_for("search.search_page", q=request.args.get("q") or None))
     filters = service.SearchFilters(q=clean_query(request.args.get("q")))
-    page, failure = _search(filters, 1, per_page=service.SUGGEST_SIZE)
-    return render_template("search/_suggest.html", page=page, filters=filters, failure=failure)
+    results, failure = _search(filters, 1, per_page=service.SUGGEST_SIZE)
+    return render_template(
+        "search/_suggest.html",
+        page=results.page,
+        filters=filters,
+        failure=failure,
+        kinds=searchable_kinds(),
+    )

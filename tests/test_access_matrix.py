@@ -20,12 +20,14 @@ from portal.access import rule_of
 from portal.extensions import db
 from portal.leads.models import IndustryChain, Lead
 from portal.notifications.models import Notification
+from portal.policies.models import Policy
 from portal.referrals import service as referral_service
 from portal.referrals.models import ExtensionRequest, Referral
 from portal.workdays.models import CalendarDay
 from tenants.models import Tenant, User
 from tenants.scoping import wider_scope
 from tests.conftest import csrf_from, login, make_tenant, make_user, record_figure
+from tests.policy_helpers import post_policy_with_file
 from tests.referral_helpers import acting, post_lead
 
 ACTORS = [
@@ -74,6 +76,8 @@ DOMAIN_CHECKED = frozenset(
         "referrals.land",
         "referrals.not_land",
         "referrals.urge",
+        # The city sees every tenant's policies; only the publishing tenant edits one.
+        "policies.policy_edit",
     }
 )
 
@@ -89,6 +93,11 @@ def _overseer(user) -> bool:
 
 def _nobody(user) -> bool:
     return False
+
+
+def _city_tenant(user) -> bool:
+    """A policy for one tenant is seen by that tenant and the city tenant (DESIGN.md §5)."""
+    return user.tenant_kind == "city"
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,7 @@ def _params(world, spare_tenant_id, spare_day_id=0, spare_chain_id=0, objects=No
         "lead_id": Param(True, own("lead"), foreign("lead"), _overseer),
         "referral_id": Param(True, own("referral"), foreign("referral"), _overseer),
         "extension_id": Param(True, own("extension"), foreign("extension"), _overseer),
+        "policy_id": Param(True, own("policy"), foreign("policy"), _city_tenant),
         "notification_id": Param(
             True,
             own=lambda login: objects["notification"][login],
@@ -163,11 +173,23 @@ def _ask_extension(world, login_name, referral_id) -> int:
         return row.id
 
 
+def _own_policy(world, login_name, key) -> int:
+    """A policy for the tenant alone, with an attachment (so its download route has a file)."""
+    return post_policy_with_file(
+        world,
+        login_name,
+        f"{key}政策.txt",
+        "第一条 为支持本地产业发展，制定本办法。".encode(),
+        title=f"{key} 的政策文件",
+        scope="own",
+    )
+
+
 def _lead_objects(app, world, spare_tenant_id) -> dict:
     """Each actor tenant posts a lead and sends it to county B, which asks for an extension:
     the actor's own lead, referral and extension request. The foreign ones: county B's lead,
     sent to a spare park that asks for an extension; nobody else is on them."""
-    objects = {"lead": {}, "referral": {}, "extension": {}, "notification": {}}
+    objects = {"lead": {}, "referral": {}, "extension": {}, "notification": {}, "policy": {}}
     county_b = world.tenants["county_b"]
     with app.app_context():
         for key in {_tenant_key(a) for a in ACTORS}:
@@ -177,6 +199,7 @@ def _lead_objects(app, world, spare_tenant_id) -> dict:
             objects["lead"][key] = lead_id
             objects["referral"][key] = referral_id
             objects["extension"][key] = _ask_extension(world, "county-b.officer", referral_id)
+            objects["policy"][key] = _own_policy(world, login_name, key)
         lead_id = post_lead(world, "county-b.officer", title="乙县自有线索")
         with wider_scope("cli"):
             spare_user = make_user(db.session, spare_tenant_id, "spare-park.officer")
@@ -186,6 +209,7 @@ def _lead_objects(app, world, spare_tenant_id) -> dict:
         objects["lead"]["foreign"] = lead_id
         objects["referral"]["foreign"] = referral_id
         objects["extension"]["foreign"] = _ask_extension(world, "spare-park.officer", referral_id)
+        objects["policy"]["foreign"] = _own_policy(world, "county-b.officer", "county_b")
         with wider_scope("cli"):
             for login_name in [*ACTORS, "county-b.target"]:
                 user = db.session.get(User, world.users[login_name])
@@ -243,6 +267,9 @@ def _snapshot(app):
             select(ExtensionRequest.id, ExtensionRequest.state)
         ).all()
         notification_rows = db.session.execute(select(Notification.id, Notification.read_at)).all()
+        policy_rows = db.session.execute(
+            select(Policy.id, Policy.version, Policy.title, Policy.attachment_key)
+        ).all()
         users = db.session.execute(
             select(
                 User.id,
@@ -264,6 +291,7 @@ def _snapshot(app):
         sorted(referral_rows),
         sorted(extension_rows),
         sorted(notification_rows),
+        sorted(policy_rows, key=str),
     )
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from portal.audit.models import AuditEvent
@@ -20,10 +21,13 @@ from portal.leads import codes
 from portal.leads.models import Lead, LeadAccess, LeadContact, LeadEvent, LeadStage
 from portal.leads.service import count_visible_leads, credit_code_valid
 from portal.notifications.models import Notification
+from portal.policies.demo_library import DEMO_POLICIES
+from portal.policies.models import Policy
 from portal.referrals.models import ExtensionRequest, Feedback, Referral
 from portal.referrals.service import overdue_condition
 from portal.workdays.calendar import local_date
 from portal.workdays.service import load_calendar
+from search.analysis import fold
 from tenants.models import Tenant, User
 from tenants.scoping import acting_as, wider_scope
 from tests.conftest import USING_POSTGRES, _make_app
@@ -64,7 +68,7 @@ def seeded_file(database_template, tmp_path_factory):
     shutil.copyfile(database_template, path)
     app = _make_app(f"sqlite:///{path}", folder / "instance")
     with app.app_context():
-        created = seed_demo(db.session, PASSWORD)
+        created = seed_demo(db.session, PASSWORD, current_app.config["POLICY_FILES_PATH"])
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
@@ -81,7 +85,7 @@ def seeded(seeded_file, database_url, tmp_path):
     app = _make_app(database_url, tmp_path / "instance")
     with app.app_context():
         if created is None:
-            created = seed_demo(db.session, PASSWORD)
+            created = seed_demo(db.session, PASSWORD, current_app.config["POLICY_FILES_PATH"])
             db.session.commit()
         yield created
         db.session.remove()
@@ -92,9 +96,16 @@ def test_seed_twice_adds_nothing_the_second_time(seeded):
     assert seeded["leads"] == len(DEMO_LEADS) >= 30
     assert seeded["referrals"] >= 35
     first = _counts()
-    again = seed_demo(db.session, PASSWORD)
+    again = seed_demo(db.session, PASSWORD, current_app.config["POLICY_FILES_PATH"])
     db.session.commit()
-    assert again == {"tenants": 0, "users": 0, "chains": 0, "leads": 0, "referrals": 0}
+    assert again == {
+        "tenants": 0,
+        "users": 0,
+        "chains": 0,
+        "leads": 0,
+        "referrals": 0,
+        "policies": 0,
+    }
     assert _counts() == first
     assert first["Lead"] == len(DEMO_LEADS)
 
@@ -214,3 +225,17 @@ def test_every_story_is_used_and_credit_codes_are_well_formed():
     for spec in DEMO_LEADS:
         code = demo_credit_code(spec.company, spec.origin)
         assert credit_code_valid(code) and code.startswith("91")
+
+
+def test_the_policy_library_has_traditional_documents_and_real_attachments(seeded):
+    assert seeded["policies"] == len(DEMO_POLICIES) >= 12
+    with wider_scope("cli"):
+        rows = db.session.scalars(select(Policy)).all()
+    kinds = Counter(row.attachment_kind for row in rows if row.attachment_key)
+    assert kinds["pdf"] >= 1 and kinds["docx"] >= 1 and kinds["txt"] >= 1
+    # Every attachment's text was extracted, beyond what the body says.
+    assert all(len(row.attachment_text) > 100 for row in rows if row.attachment_key)
+    assert {row.validity for row in rows} == {"valid", "expired", "repealed"}
+    assert any(row.city_wide for row in rows) and any(not row.city_wide for row in rows)
+    traditional = [row for row in rows if fold(row.title) != row.title]
+    assert len(traditional) >= len(rows) // 4

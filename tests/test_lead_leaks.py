@@ -20,11 +20,13 @@ from sqlalchemy import select
 from portal.database import utcnow
 from portal.extensions import db
 from portal.leads.models import Lead
+from portal.policies.models import Policy
 from portal.referrals import service as refs
 from portal.referrals.models import ExtensionRequest, Referral
 from portal.workdays.calendar import deadline_day, local_date
 from tenants.scoping import wider_scope
 from tests.conftest import WORLD_TENANTS, login, record_figure, role_sets_for
+from tests.policy_helpers import post_policy, post_policy_with_file
 from tests.referral_helpers import acting, post_lead
 
 TENANT_KEYS = [key for key, *_ in WORLD_TENANTS]
@@ -123,7 +125,29 @@ def _plant(world):
     send("dept", "county_b", extension=True)
     # A county passes its own lead to the park under it.
     send("county_a", "park_a", accept=True, feedback=True)
+    _plant_policies(world, entitled)
     return entitled, leads, referrals
+
+
+def _plant_policies(world, entitled) -> None:
+    """Each tenant publishes a policy for itself alone (seen by it and the city tenant), its
+    canaries in the title, the 文号, the body and the attachment; the department also publishes
+    one city-wide (seen by everyone)."""
+    for key in TENANT_KEYS:
+        post_policy_with_file(
+            world,
+            f"{_code(key)}.officer",
+            f"{key}.txt",
+            f"附件正文 KANARI-PFILE-{key}".encode(),
+            title=f"KANARI-POLICY-{key}",
+            doc_number=f"KANARI-PNO-{key}",
+            body=f"KANARI-PBODY-{key}",
+            scope="own",
+        )
+        for canary in ("POLICY", "PNO", "PBODY", "PFILE"):
+            entitled[f"KANARI-{canary}-{key}"] = {key, "city"}
+    post_policy(world, "dept.officer", title="KANARI-PUBLIC-dept", scope="city")
+    entitled["KANARI-PUBLIC-dept"] = set(TENANT_KEYS)
 
 
 def _actors():
@@ -146,7 +170,15 @@ def _urls(app, rule, ids):
     combos = [{}]
     for name in names:
         combos = [dict(c, **{name: value}) for c in combos for value in ids.get(name, [])]
-    queries = [{}, {"q": "KANARI"}, {"tab": "overdue"}, {"tab": "closed"}, {"state": "sent"}]
+    queries = [
+        {},
+        {"q": "KANARI"},
+        {"q": "KANARI", "kind": "policy"},
+        {"q": "KANARI", "scope": "own"},
+        {"tab": "overdue"},
+        {"tab": "closed"},
+        {"state": "sent"},
+    ]
     with app.test_request_context():
         for values in combos:
             for query in queries if not names else [{}]:
@@ -160,11 +192,13 @@ def test_no_canary_reaches_a_tenant_not_entitled_to_it(app, http_world):
             extension_ids = list(db.session.scalars(select(ExtensionRequest.id)))
             referral_ids = list(db.session.scalars(select(Referral.id)))
             lead_ids = list(db.session.scalars(select(Lead.id)))
+            policy_ids = list(db.session.scalars(select(Policy.id)))
         db.session.remove()
     ids = {
         "lead_id": lead_ids,
         "referral_id": referral_ids,
         "extension_id": extension_ids,
+        "policy_id": policy_ids,
     }
     requests = leaks = 0
     failures = []
@@ -215,3 +249,20 @@ def test_lead_list_total_is_what_the_actor_may_see(app, http_world, login_name, 
     assert login(client, login_name).status_code == 302
     body = client.get("/leads").get_data(as_text=True)
     assert f"共 {expected} 条线索" in body, body[:2000]
+
+
+@pytest.mark.parametrize("login_name,tenant_key", list(_actors()))
+def test_policy_list_total_is_what_the_actor_may_see(app, http_world, login_name, tenant_key):
+    with app.app_context():
+        entitled, _, _ = _plant(http_world)
+        db.session.remove()
+    expected = sum(
+        1
+        for canary, tenants in entitled.items()
+        if canary.startswith(("KANARI-POLICY-", "KANARI-PUBLIC-"))
+        and _may_see(tenants, tenant_key, login_name)
+    )
+    client = app.test_client()
+    assert login(client, login_name).status_code == 302
+    body = client.get("/policies").get_data(as_text=True)
+    assert f"共 {expected} 份文件" in body, body[:2000]

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+from datetime import date
 
 import pytest
 from sqlalchemy import func, select, update
@@ -14,6 +15,7 @@ from sqlalchemy import func, select, update
 from portal.extensions import db
 from portal.leads import service as leads
 from portal.leads.models import Lead
+from portal.policies import service as policies
 from portal.referrals import service as referrals
 from search.extension import get_index
 from search.index import SearchIndex
@@ -21,6 +23,7 @@ from search.models import SearchOutbox
 from search.service import labels_for
 from search.sync import check, drain, rebuild
 from tenants.scoping import user_scope, wider_scope
+from tests.policy_helpers import edit_policy, policy_form, post_policy
 from tests.referral_helpers import acting, lead_form, load_user, post_lead
 
 
@@ -213,19 +216,51 @@ def test_a_rebuilt_index_equals_the_incrementally_maintained_one(world, tmp_path
         referrals.accept(db.session, actor, db.session.get(referrals.Referral, referral_id))
         db.session.commit()
     drain(db.session, get_index())
+    public = post_policy(world, "city.officer", title="光伏产业扶持办法")
+    scoped = post_policy(world, "county-a.officer", title="甲县锂电池奖励细则", scope="own")
+    edit_policy(world, "county-a.officer", scoped, title="甲县锂电池奖励细则（修订）", scope="own")
+    drain(db.session, get_index())
     incremental = get_index().stored()
-    assert set(incremental) == {f"lead:{first}", f"lead:{second}"}
+    assert set(incremental) == {
+        f"lead:{first}",
+        f"lead:{second}",
+        f"policy:{public}",
+        f"policy:{scoped}",
+    }
 
     fresh = SearchIndex(tmp_path / "rebuilt")
-    assert rebuild(db.session, fresh) == 2
+    assert rebuild(db.session, fresh) == 4
     assert fresh.stored() == incremental  # same documents, same content fingerprints
     # Same answers (scores differ a little until the incremental index merges away the
     # replaced versions, which still count in its term statistics).
-    for login, text in [("county-b.officer", "光伏"), ("county-a.officer", "锂电池")]:
+    for login, text, total in [
+        ("county-b.officer", "光伏", 2),
+        ("county-a.officer", "锂电池", 2),
+        ("county-b.officer", "锂电池", 0),
+        ("city.officer", "修订", 1),
+    ]:
         labels = labels_for(user_scope(load_user(world, login)))
         rebuilt, kept = fresh.search(text, labels), get_index().search(text, labels)
-        assert rebuilt.total == kept.total == 1
+        assert rebuilt.total == kept.total == total
         assert [h.object_id for h in rebuilt.hits] == [h.object_id for h in kept.hits]
+
+
+def test_a_policy_reaches_the_index_with_its_labels_and_a_rolled_back_one_never(world):
+    with acting(world, "county-a.officer") as actor:
+        data = policies.parse_policy_input(policy_form(title="撤回的风电政策"), date(2026, 12, 3))
+        policies.create_policy(db.session, actor, data)
+        db.session.flush()
+        db.session.rollback()
+    assert outbox_rows() == []
+    scoped = post_policy(world, "county-a.officer", title="甲县风电用地政策", scope="own")
+    assert outbox_rows() == [("policy", scoped)]
+    drain(db.session, get_index())
+    labels = {"county-a.officer": {scoped}, "city.head": {scoped}, "county-b.officer": set()}
+    for login, expected in labels.items():
+        scope = user_scope(load_user(world, login))
+        results = get_index().search("风电", labels_for(scope), filters={"kind": "policy"})
+        assert {hit.object_id for hit in results.hits} == expected, login
+    assert found(world, "county-a.officer", "撤回") == set()
 
 
 def test_check_finds_missing_extra_and_stale_documents_and_rebuild_repairs(world):

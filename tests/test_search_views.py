@@ -11,6 +11,7 @@ from portal.extensions import db
 from search.extension import get_index
 from search.sync import drain
 from tests.conftest import WORLD_TENANTS, page_token, role_sets_for, signed_in_client
+from tests.policy_helpers import post_policy
 from tests.referral_helpers import lead_form, post_lead
 
 CANARY = re.compile(r"SOUCANARY[a-z]+")
@@ -72,12 +73,26 @@ def test_a_reader_finds_exactly_the_leads_their_tenant_may_see(
             assert shown == wanted, f"{login_name} {url}?q={query} {headers}: {shown}"
 
 
-def test_admins_and_visitors_cannot_search(app, http_world):
+def test_admins_search_policies_only_and_visitors_not_at_all(app, http_world):
+    with app.app_context():
+        lead_id = post_lead(http_world, "county-a.officer", title="甲县光伏项目")
+        policy_id = post_policy(http_world, "city.officer", title="光伏项目扶持办法")
+        db.session.remove()
     admin = signed_in_client(app, "county-a.admin")
-    assert admin.get("/search?q=项目").status_code == 403
+    for query in ({"q": "光伏"}, {"q": "光伏", "kind": "lead"}):
+        body = admin.get("/search", query_string=query).get_data(as_text=True)
+        assert f"/policies/{policy_id}" in _hits(body)
+        assert f"/leads/{lead_id}" not in body and "找到 1 条政策文件" in body
+    assert "类型取值无效" in admin.get("/search?q=光伏&kind=lead").get_data(as_text=True)
+    suggest = admin.get("/search/suggest?q=光伏", headers=SUGGEST).get_data(as_text=True)
+    assert f"/policies/{policy_id}" in suggest and f"/leads/{lead_id}" not in suggest
+    assert "搜索政策文件（按 / 键）" in admin.get("/").get_data(as_text=True)
+    officer = signed_in_client(app, "county-a.officer")
+    body = officer.get("/search", query_string={"q": "光伏"}).get_data(as_text=True)
+    assert f"/policies/{policy_id}" in body and f"/leads/{lead_id}" in body
+    assert re.search(r'kind-count-lead">1<', body) and re.search(r'kind-count-policy">1<', body)
     anonymous = app.test_client()
     assert anonymous.get("/search?q=项目").status_code == 302
-    assert "header-search" not in admin.get("/").get_data(as_text=True)
 
 
 def test_traditional_and_simplified_find_each_other_with_marks(app, http_world):
@@ -94,9 +109,9 @@ def test_traditional_and_simplified_find_each_other_with_marks(app, http_world):
     page = client.get("/search", query_string={"q": "台湾精密"}).get_data(as_text=True)
     assert f"/leads/{traditional}" in page
     page = client.get("/search", query_string={"q": "鋰電池 儲能"}).get_data(as_text=True)
-    assert f"/leads/{simplified}" in page and "找到 1 条线索" in page
+    assert f"/leads/{simplified}" in page and "找到 1 条结果" in page
     page = client.get("/search", query_string={"q": "ＬＩ电池"}).get_data(as_text=True)
-    assert "找到 0 条线索" in page and "没有找到与“ＬＩ电池”相关的线索" in page
+    assert "找到 0 条结果" in page and "没有找到与“ＬＩ电池”相关的内容" in page
 
 
 def test_indexed_text_is_escaped_and_only_matches_are_marked(app, http_world):
@@ -162,7 +177,7 @@ def test_filters_narrow_the_results(app, http_world):
     client = signed_in_client(app, "county-a.officer")
     page = client.get("/search?q=风电&stage=talking").get_data(as_text=True)
     assert f"/leads/{talking}" in page and f'/leads/{fresh}"' not in page
-    assert "找到 1 条线索（已筛选）" in page
+    assert "找到 1 条结果（已筛选）" in page
     newest = client.get("/search?q=风电&order=newest").get_data(as_text=True)
     assert newest.index(f"/leads/{fresh}") < newest.index(f"/leads/{talking}")
 

@@ -13,6 +13,7 @@ from portal.auth.models import LoginFailure, LoginSession
 from portal.extensions import db
 from portal.leads.models import IndustryChain, Lead
 from portal.notifications.models import Notification
+from portal.policies.models import Policy
 from portal.referrals import service as referral_service
 from portal.referrals.models import CitySetting, ExtensionRequest, Referral
 from portal.workdays.models import CalendarDay
@@ -26,6 +27,7 @@ from tests.conftest import (
     record_figure,
     signed_in_client,
 )
+from tests.policy_helpers import post_policy
 from tests.referral_helpers import acting, post_lead
 
 CSRF_MESSAGE = "页面已过期或表单校验失败，请刷新页面后重试。"
@@ -50,6 +52,7 @@ def _url_for_rule(app, rule, world):
             "referral_id": world.referral_id,
             "extension_id": world.extension_id,
             "notification_id": world.notification_id,
+            "policy_id": world.policy_id,
         }[arg]
     with app.test_request_context():
         from flask import url_for
@@ -73,6 +76,7 @@ def _state(app):
         chains += db.session.execute(select(ExtensionRequest.id, ExtensionRequest.state)).all()
         chains += db.session.execute(select(Notification.id, Notification.read_at)).all()
         chains += db.session.execute(select(CitySetting.key, CitySetting.value)).all()
+        chains += db.session.execute(select(Policy.id, Policy.version, Policy.title)).all()
         db.session.remove()
     return sorted(users), sorted(tenants), sessions, sorted(days), sorted(map(repr, chains))
 
@@ -138,6 +142,23 @@ FORMS = {
     "referrals.not_land": {"reason": "elsewhere", "note": "企业已落户外省。"},
     "referrals.urge": {"note": ""},
     "referrals.settings": {"sign_days": "2", "report_days": "7"},
+    "policies.policy_new": {
+        "title": "关于支持光伏产业发展的若干措施",
+        "issuer": "市人民政府办公室",
+        "issued_on": "2024-03-15",
+        "category": "产业扶持",
+        "validity": "valid",
+        "scope": "city",
+        "body": "对新落户的光伏组件项目给予补助。",
+    },
+    "policies.policy_edit": {
+        "title": "改名政策",
+        "issuer": "市人民政府办公室",
+        "issued_on": "2024-03-15",
+        "category": "产业扶持",
+        "body": "正文",
+        "version": "1",
+    },
     "notifications.mark_read": {},
     "notifications.mark_all_read": {},
 }
@@ -232,6 +253,7 @@ def _lead_objects(world) -> None:
         db.session.commit()
         world.notification_id = note.id
     world.lead_id, world.referral_id, world.extension_id = lead_id, referral_id, extension_id
+    world.policy_id = post_policy(world, "city.head")
 
 
 def test_a_valid_htmx_csrf_header_is_accepted(app, http_world):
