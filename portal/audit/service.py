@@ -58,6 +58,8 @@ ACTION_LABELS = {
     "extension_refused": "不同意延期",
     "referral_defaults_changed": "修改反馈时限默认值",
     "referral_escalated": "逾期升级督办",
+    "policy_created": "登记政策文件",
+    "policy_updated": "修改政策文件",
 }
 
 
