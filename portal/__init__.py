@@ -58,6 +58,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _import_models() -> None:
     # Every model module, so that metadata (and Alembic) sees the whole schema.
+    import portal.assessment.models  # noqa: F401
     import portal.audit.models  # noqa: F401
     import portal.auth.models  # noqa: F401
     import portal.leads.models  # noqa: F401
@@ -96,11 +97,13 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _register_cli(app: Flask) -> None:
+    from portal.assessment.cli import assessment_cli
     from portal.audit.cli import audit_cli
     from portal.demo import demo_cli
     from portal.notifications.cli import deadlines_cli
     from search.cli import search_cli
 
+    app.cli.add_command(assessment_cli)
     app.cli.add_command(audit_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(deadlines_cli)

@@ -60,6 +60,12 @@ ACTION_LABELS = {
     "referral_escalated": "逾期升级督办",
     "policy_created": "登记政策文件",
     "policy_updated": "修改政策文件",
+    "credit_approved": "通过积分条目",
+    "credit_rejected": "驳回积分条目",
+    "credit_adjusted": "调整积分条目",
+    "credit_corrected": "年度锁定后更正积分",
+    "credit_year_locked": "锁定考核年度",
+    "credit_year_published": "公示考核结果",
 }
 
 
