@@ -3,10 +3,14 @@ introducer, later stages and late deadlines, read from the database as the servi
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 
-from portal.assessment import proposals
+from sqlalchemy import select
+
+from portal.assessment import ledger, proposals, service
+from portal.assessment.models import CreditLedger, ScoringRuleSet
 from portal.assessment.scoring import default_rules
 from portal.database import utcnow
 from portal.extensions import db
@@ -134,3 +138,91 @@ def test_late_signing_is_charged_to_the_receiver_once_the_deadline_passed(world)
     assert (penalty.proposal.rule, penalty.proposal.points) == ("late_sign", Decimal("-0.5"))
     assert penalty.proposal.key == f"late_sign:{late}"
     assert penalty.proposal.inputs["done_at"] == ""
+
+
+def _ledger() -> dict[str, Decimal]:
+    with wider_scope("cli"):
+        rows = db.session.execute(
+            select(CreditLedger.entry_key, CreditLedger.points).where(
+                CreditLedger.kind == "proposed"
+            )
+        ).all()
+        db.session.rollback()
+    return dict(rows)
+
+
+def test_landing_and_stages_propose_in_their_own_transaction_once(world):
+    lead_id = _land_through_two_counties(world, planned_investment="60000")
+    dept, county_a = world.tenants["dept"], world.tenants["county_a"]
+    assert _ledger() == {
+        f"land:{lead_id}:{dept}": Decimal("6.0"),
+        f"land:{lead_id}:{county_a}": Decimal("4.0"),
+    }
+    today = local_date(utcnow()).isoformat()
+    with acting(world, "county-b.officer") as actor:
+        lead = db.session.get(Lead, lead_id)
+        leads.record_stage(db.session, actor, lead, stage="registered", on_date=today)
+        leads.record_stage(db.session, actor, lead, stage="started", on_date=today)
+        db.session.rollback()  # the stage and its credit go together
+    assert len(_ledger()) == 2
+    with acting(world, "county-b.officer") as actor:
+        lead = db.session.get(Lead, lead_id)
+        leads.record_stage(db.session, actor, lead, stage="registered", on_date=today)
+        leads.record_stage(db.session, actor, lead, stage="started", on_date=today)
+        db.session.commit()
+    assert _ledger()[f"stage:{lead_id}:started:{dept}"] == Decimal("1.2")
+    before = _ledger()
+    assert service.propose_for_lead(db.session, lead_id) == 0  # replaying adds nothing
+    db.session.commit()
+    assert service.propose_all(db.session, utcnow()) == 0
+    db.session.commit()
+    assert _ledger() == before
+
+
+def test_the_periodic_run_adds_each_late_deadline_once(world):
+    lead_id = post_lead(world, "dept.officer")
+    (late,) = send(world, "dept.officer", lead_id, "park_a")
+    with wider_scope("cli"):
+        sign_by = db.session.get(Referral, late).sign_by
+        db.session.rollback()
+    later = sign_by + timedelta(days=30)
+    assert service.propose_all(db.session, sign_by - timedelta(minutes=1)) == 0
+    assert service.propose_all(db.session, later) == 2  # late to sign and to report
+    assert service.propose_all(db.session, later) == 0
+    db.session.commit()
+    assert _ledger() == {
+        f"late_sign:{late}": Decimal("-0.5"),
+        f"late_report:{late}": Decimal("-1.0"),
+    }
+
+
+def test_recompute_shows_what_new_rules_would_change_and_changes_nothing(app, world):
+    lead_id = _land_through_two_counties(world, planned_investment="60000")
+    year = local_date(utcnow()).year
+    richer = dataclasses.replace(
+        default_rules(year),
+        version=2,
+        tiers=tuple(dataclasses.replace(t, points=t.points * 2) for t in default_rules(year).tiers),
+    )
+    with wider_scope("cli"):
+        db.session.add(
+            ScoringRuleSet(
+                year=year,
+                version=2,
+                effective_from=richer.effective_from,
+                rules=ledger.rules_to_json(richer),
+                reason="基础分翻倍",
+            )
+        )
+        db.session.commit()
+    before = _ledger()
+    differences = service.recompute(db.session, year, utcnow())
+    dept = world.tenants["dept"]
+    assert [(d.key, d.stored, d.current) for d in differences if d.tenant_id == dept] == [
+        (f"land:{lead_id}:{dept}", Decimal("6.0"), Decimal("12.0"))
+    ]
+    db.session.remove()
+    result = app.test_cli_runner().invoke(args=["assessment", "recompute", "--year", str(year)])
+    assert result.exit_code == 0, result.output
+    assert "未做任何修改" in result.output and "台账 6.0 分，现行规则 12.0 分" in result.output
+    assert _ledger() == before

@@ -279,7 +279,7 @@ def verify(session: Session, batch_size: int = 1000) -> LedgerReport:
 # ---- proposals --------------------------------------------------------------------------------
 
 
-def _existing_keys(session: Session, year: int, keys: Sequence[str]) -> set[str]:
+def existing_keys(session: Session, year: int, keys: Sequence[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(keys), KEY_BATCH):
         batch = keys[start : start + KEY_BATCH]
@@ -317,7 +317,7 @@ def propose(
     with wider_scope("assessors"):
         _lock_ledger(session)
         keys = list(dict.fromkeys(p.key for p in proposals))
-        new = merge_new(_existing_keys(session, year, keys), proposals)
+        new = merge_new(existing_keys(session, year, keys), proposals)
         if new and year_locked(session, year):
             raise LedgerError({"year": f"{year} 年度已锁定，不再接受新的积分条目。"})
         return [

@@ -39,12 +39,11 @@ from portal.assessment.scoring import (
     stage_proposals,
 )
 from portal.leads.models import Lead, LeadStage
+from portal.leads.service import CREDITED_STAGES
 from portal.referrals import service as referrals
 from portal.referrals.models import Referral
 from portal.workdays.calendar import local_date
 from tenants.models import Tenant
-
-BONUS_STAGES = ("started", "producing")
 
 
 @dataclass(frozen=True)
@@ -121,7 +120,7 @@ def lead_proposals(
         )
     ]
     for stage in session.scalars(
-        select(LeadStage).where(LeadStage.lead_id == lead.id, LeadStage.stage.in_(BONUS_STAGES))
+        select(LeadStage).where(LeadStage.lead_id == lead.id, LeadStage.stage.in_(CREDITED_STAGES))
     ):
         stage_rules = rules_for(stage.on_date.year)
         found += [

@@ -21,6 +21,7 @@ CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 3
 PHONE_PATTERN = re.compile(r"^[0-9+\-() ]{5,20}$")
 MAX_INVESTMENT = 100_000_000  # 万元: a trillion yuan; anything above is a typo
 MAX_LAND = 100_000  # 亩
+CREDITED_STAGES = ("started", "producing")  # stages that earn a referral-credit bonus
 
 
 class LeadError(InputError):
@@ -340,6 +341,11 @@ def record_stage(
         before={"stage": previous},
         after={"stage": stage, "on_date": day.isoformat(), "reason": row.reason},
     )
+    if stage in CREDITED_STAGES:
+        # Referral credit (考核加分) for the stage, proposed in the same transaction.
+        from portal.assessment.service import propose_for_lead
+
+        propose_for_lead(session, lead.id)
     return row
 
 

@@ -903,6 +903,14 @@ def close_landed(
         "landed",
         f"线索“{referral.lead.title}”已在{hosts[host_id].name}落地。",
     )
+    _propose_credit(session, referral.lead_id)
+
+
+def _propose_credit(session: Session, lead_id: int) -> None:
+    """Referral credit (考核加分) for a landing, proposed in the landing's transaction."""
+    from portal.assessment.service import propose_for_lead
+
+    propose_for_lead(session, lead_id)
 
 
 def close_not_landed(
