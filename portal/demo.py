@@ -113,8 +113,9 @@ def seed_demo_city(session: Session, password: str) -> dict[str, int]:
 
 def seed_demo(session: Session, password: str, policy_files_dir: str) -> dict[str, int]:
     """The whole demo: tenants, users and chains, then leads and referrals at every stage of
-    the workflow (portal/demo_leads.py), then the policy library (portal/demo_policies.py).
-    Idempotent; the caller commits."""
+    the workflow (portal/demo_leads.py), the policy library (portal/demo_policies.py) and the
+    assessment office's work (portal/demo_assessment.py). Idempotent; the caller commits."""
+    from portal.demo_assessment import seed_demo_assessment
     from portal.demo_leads import seed_demo_leads
     from portal.demo_policies import seed_demo_policies
 
@@ -122,6 +123,7 @@ def seed_demo(session: Session, password: str, policy_files_dir: str) -> dict[st
     session.flush()
     created.update(seed_demo_leads(session))
     created["policies"] = seed_demo_policies(session, policy_files_dir)
+    created.update(seed_demo_assessment(session))
     return created
 
 
@@ -142,6 +144,8 @@ def seed_command():
     click.echo(
         f"demo city ready: {created['tenants']} tenants, {created['users']} users, "
         f"{created['chains']} industry chains, {created['leads']} leads and "
-        f"{created['referrals']} referrals, {created['policies']} policies created "
+        f"{created['referrals']} referrals, {created['policies']} policies, "
+        f"{created['credit_entries']} credit entries ({created['credit_decisions']} decided) "
+        "created "
         f"({len(DEMO_TENANTS)} tenants, {len(demo_users())} demo accounts in all)"
     )

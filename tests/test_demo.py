@@ -11,6 +11,8 @@ import pytest
 from flask import current_app
 from sqlalchemy import func, select
 
+from portal.assessment import ledger
+from portal.assessment.models import CreditLedger
 from portal.audit.models import AuditEvent
 from portal.audit.service import verify_chain
 from portal.auth import service as auth_service
@@ -105,6 +107,8 @@ def test_seed_twice_adds_nothing_the_second_time(seeded):
         "leads": 0,
         "referrals": 0,
         "policies": 0,
+        "credit_entries": 0,
+        "credit_decisions": 0,
     }
     assert _counts() == first
     assert first["Lead"] == len(DEMO_LEADS)
@@ -239,3 +243,13 @@ def test_the_policy_library_has_traditional_documents_and_real_attachments(seede
     assert any(row.city_wide for row in rows) and any(not row.city_wide for row in rows)
     traditional = [row for row in rows if fold(row.title) != row.title]
     assert len(traditional) >= len(rows) // 4
+
+
+def test_the_assessment_office_has_decided_most_of_the_demo_year(seeded):
+    with wider_scope("cli"):
+        kinds = Counter(db.session.scalars(select(CreditLedger.kind)))
+        assert ledger.verify(db.session).ok
+    assert kinds["proposed"] == seeded["credit_entries"] >= 8
+    assert kinds["approved"] >= 3 and kinds["rejected"] == 1 and kinds["adjusted"] == 1
+    decided = kinds["approved"] + kinds["rejected"] + kinds["adjusted"]
+    assert decided == seeded["credit_decisions"] < kinds["proposed"]  # some still queued
