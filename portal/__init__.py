@@ -71,6 +71,7 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.assessment.views import bp as assessment_bp
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
     from portal.dashboard.views import bp as dashboard_bp
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(referrals_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(policies_bp)
+    app.register_blueprint(assessment_bp)
     app.register_blueprint(search_bp)
 
 

@@ -20,6 +20,9 @@ def navigation_for(user) -> list[NavItem]:
     if user.has_role("officer", "head") or (user.tenant.kind == "city" and user.has_role("admin")):
         items.append(NavItem("referrals.inbox", "推送办理"))
     items.append(NavItem("policies.policy_list", "政策文件"))
+    items.append(NavItem("assessment.credit", "考核积分"))
+    if user.has_role("assessor"):
+        items.append(NavItem("assessment.review", "积分审核"))
     if user.has_role("admin"):
         if user.tenant.kind == "city":
             items.append(NavItem("tenants.tenant_list", "单位管理"))

@@ -11,12 +11,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import select
 
 from portal.access import rule_of
+from portal.assessment import ledger
+from portal.assessment.models import CreditLedger, ScoringRuleSet
+from portal.assessment.queries import current_year
+from portal.assessment.scoring import Proposal
+from portal.audit.service import SYSTEM
 from portal.extensions import db
 from portal.leads.models import IndustryChain, Lead
 from portal.notifications.models import Notification
@@ -78,6 +84,8 @@ DOMAIN_CHECKED = frozenset(
         "referrals.urge",
         # The city sees every tenant's policies; only the publishing tenant edits one.
         "policies.policy_edit",
+        # An assessor never decides a credit entry that benefits their own tenant.
+        "assessment.decide",
     }
 )
 
@@ -131,6 +139,8 @@ def _params(world, spare_tenant_id, spare_day_id=0, spare_chain_id=0, objects=No
         "referral_id": Param(True, own("referral"), foreign("referral"), _overseer),
         "extension_id": Param(True, own("extension"), foreign("extension"), _overseer),
         "policy_id": Param(True, own("policy"), foreign("policy"), _city_tenant),
+        # Credit entries: their tenant sees them, the city tenant and assessors see all.
+        "entry_id": Param(True, own("entry"), foreign("entry"), _overseer),
         "notification_id": Param(
             True,
             own=lambda login: objects["notification"][login],
@@ -149,6 +159,8 @@ def _params(world, spare_tenant_id, spare_day_id=0, spare_chain_id=0, objects=No
         # Tenant records are administered by the city admin only: no "own" tenant to speak of.
         "tenant_id": Param(False, own=lambda key: spare_tenant_id, foreign=None),
         "filename": Param(False, own=lambda key: "css/app.css", foreign=None),
+        # The assessment year an export names; what it holds follows the reader's scope.
+        "year": Param(False, own=lambda key: current_year(), foreign=None),
     }
 
 
@@ -185,11 +197,36 @@ def _own_policy(world, login_name, key) -> int:
     )
 
 
+def _credit_entries(objects, world) -> None:
+    """A pending credit entry (考核积分) benefiting each actor tenant, and one for county B."""
+    keys = {_tenant_key(a) for a in ACTORS} | {"county_b"}
+    with wider_scope("cli"):
+        for key in sorted(keys):
+            proposal = Proposal(
+                f"matrix:{key}",
+                world.tenants[key],
+                "landing_first",
+                Decimal("3.0"),
+                {"lead_id": objects["lead"].get(key, 1), "lead_code": f"XS-{key}"},
+            )
+            (row,) = ledger.propose(db.session, SYSTEM, current_year(), [proposal])
+            objects["entry"]["foreign" if key == "county_b" else key] = row.id
+        db.session.commit()
+
+
 def _lead_objects(app, world, spare_tenant_id) -> dict:
     """Each actor tenant posts a lead and sends it to county B, which asks for an extension:
     the actor's own lead, referral and extension request. The foreign ones: county B's lead,
-    sent to a spare park that asks for an extension; nobody else is on them."""
-    objects = {"lead": {}, "referral": {}, "extension": {}, "notification": {}, "policy": {}}
+    sent to a spare park that asks for an extension; nobody else is on them. Each tenant also
+    benefits from a pending credit entry."""
+    objects = {
+        "lead": {},
+        "referral": {},
+        "extension": {},
+        "notification": {},
+        "policy": {},
+        "entry": {},
+    }
     county_b = world.tenants["county_b"]
     with app.app_context():
         for key in {_tenant_key(a) for a in ACTORS}:
@@ -221,6 +258,7 @@ def _lead_objects(app, world, spare_tenant_id) -> dict:
                 key = "foreign" if login_name == "county-b.target" else login_name
                 objects["notification"][key] = note.id
             db.session.commit()
+        _credit_entries(objects, world)
         db.session.remove()
     return objects
 
@@ -270,6 +308,10 @@ def _snapshot(app):
         policy_rows = db.session.execute(
             select(Policy.id, Policy.version, Policy.title, Policy.attachment_key)
         ).all()
+        ledger_rows = db.session.execute(
+            select(CreditLedger.id, CreditLedger.kind, CreditLedger.entry_id, CreditLedger.hash)
+        ).all()
+        rule_rows = db.session.execute(select(ScoringRuleSet.id, ScoringRuleSet.version)).all()
         users = db.session.execute(
             select(
                 User.id,
@@ -292,6 +334,8 @@ def _snapshot(app):
         sorted(extension_rows),
         sorted(notification_rows),
         sorted(policy_rows, key=str),
+        sorted(ledger_rows),
+        sorted(rule_rows),
     )
 
 

@@ -11,12 +11,19 @@ two sides, the lead's referrers (owner and anyone who passed it on), the city, a
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
+from portal.assessment import ledger
+from portal.assessment.models import PROPOSED, CreditLedger
+from portal.assessment.queries import current_year
+from portal.assessment.scoring import Proposal
+from portal.audit.service import SYSTEM
 from portal.database import utcnow
 from portal.extensions import db
 from portal.leads.models import Lead
@@ -126,7 +133,23 @@ def _plant(world):
     # A county passes its own lead to the park under it.
     send("county_a", "park_a", accept=True, feedback=True)
     _plant_policies(world, entitled)
+    _plant_credit(world, leads, entitled)
     return entitled, leads, referrals
+
+
+def _plant_credit(world, leads, entitled) -> None:
+    """A credit entry (考核积分) benefiting each tenant, its canary in the evidence it carries
+    (the lead code of its inputs): seen by that tenant, the city tenant and assessors."""
+    with wider_scope("cli"):
+        for key in TENANT_KEYS:
+            canary = f"KANARI-CREDIT-{key}"
+            inputs = {"lead_id": leads[key], "landed_lead_id": leads[key], "lead_code": canary}
+            proposal = Proposal(
+                f"canary:{key}", world.tenants[key], "landing_first", Decimal("3.0"), inputs
+            )
+            ledger.propose(db.session, SYSTEM, current_year(), [proposal])
+            entitled[canary] = {key, "city", OVERSEER}
+        db.session.commit()
 
 
 def _plant_policies(world, entitled) -> None:
@@ -185,6 +208,25 @@ def _urls(app, rule, ids):
                 yield url_for(rule.endpoint, **values, **query)
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _body_text(response) -> str:
+    """The text a reader gets: a workbook's cells (an .xlsx is a zip: its bytes hide text)."""
+    if response.mimetype != XLSX:
+        return response.get_data(as_text=True)
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(response.data), read_only=True)
+    return "\n".join(
+        str(value)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for value in row
+        if value is not None
+    )
+
+
 def test_no_canary_reaches_a_tenant_not_entitled_to_it(app, http_world):
     with app.app_context():
         entitled, leads, referrals = _plant(http_world)
@@ -193,12 +235,17 @@ def test_no_canary_reaches_a_tenant_not_entitled_to_it(app, http_world):
             referral_ids = list(db.session.scalars(select(Referral.id)))
             lead_ids = list(db.session.scalars(select(Lead.id)))
             policy_ids = list(db.session.scalars(select(Policy.id)))
+            entry_ids = list(
+                db.session.scalars(select(CreditLedger.id).where(CreditLedger.kind == PROPOSED))
+            )
         db.session.remove()
     ids = {
         "lead_id": lead_ids,
         "referral_id": referral_ids,
         "extension_id": extension_ids,
         "policy_id": policy_ids,
+        "entry_id": entry_ids,
+        "year": [current_year()],
     }
     requests = leaks = 0
     failures = []
@@ -215,7 +262,7 @@ def test_no_canary_reaches_a_tenant_not_entitled_to_it(app, http_world):
                     response = client.get(url, headers=headers)
                     requests += 1
                     assert response.status_code < 500, f"{login_name} GET {url}"
-                    body = response.get_data(as_text=True)
+                    body = _body_text(response)
                     for canary in set(CANARY.findall(body)):
                         seen.add(canary)
                         if not _may_see(entitled.get(canary, set()), tenant_key, login_name):

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
+from portal.assessment import ledger
+from portal.assessment.models import CreditLedger, ScoringRuleSet
+from portal.assessment.queries import current_year
+from portal.assessment.scoring import Proposal
+from portal.audit.service import SYSTEM
 from portal.auth.models import LoginFailure, LoginSession
 from portal.extensions import db
 from portal.leads.models import IndustryChain, Lead
@@ -53,6 +59,7 @@ def _url_for_rule(app, rule, world):
             "extension_id": world.extension_id,
             "notification_id": world.notification_id,
             "policy_id": world.policy_id,
+            "entry_id": world.entry_id,
         }[arg]
     with app.test_request_context():
         from flask import url_for
@@ -77,6 +84,8 @@ def _state(app):
         chains += db.session.execute(select(Notification.id, Notification.read_at)).all()
         chains += db.session.execute(select(CitySetting.key, CitySetting.value)).all()
         chains += db.session.execute(select(Policy.id, Policy.version, Policy.title)).all()
+        chains += db.session.execute(select(CreditLedger.id, CreditLedger.kind)).all()
+        chains += db.session.execute(select(ScoringRuleSet.id, ScoringRuleSet.version)).all()
         db.session.remove()
     return sorted(users), sorted(tenants), sessions, sorted(days), sorted(map(repr, chains))
 
@@ -161,6 +170,30 @@ FORMS = {
     },
     "notifications.mark_read": {},
     "notifications.mark_all_read": {},
+    "assessment.decide": {"decision": "adjusted", "points": "1.5", "reason": "投资额核减。"},
+    "assessment.review_bulk": {"entry_ids": "1", "decision": "approved"},
+    "assessment.rules_edit": {
+        "year": str(current_year()),
+        "base_version": "1",
+        "effective_from": f"{current_year()}-01-01",
+        "tier_min_0": "0",
+        "tier_points_0": "4",
+        "first_introducer_share": "60",
+        "intermediary_share": "40",
+        "late_sign_penalty": "0.5",
+        "late_report_penalty": "1",
+        "yearly_cap": "30",
+        "credit_window_days": "730",
+        "unscored_kinds": "city",
+        "reason": "提高基础分。",
+    },
+    "assessment.lock": {"year": str(current_year()), "confirm": "1"},
+    "assessment.corrections": {
+        "year": str(current_year()),
+        "tenant": "3",
+        "points": "2",
+        "reason": "申诉成立。",
+    },
 }
 
 
@@ -179,7 +212,9 @@ def test_csrf_is_required_on_every_mutating_route(app, http_world, attack):
         _lead_objects(http_world)
         db.session.remove()
     # The victim is someone the route admits, so that only the token decides.
-    victims = {name: signed_in_client(app, name) for name in ("city.admin", "city.head")}
+    victims = {
+        name: signed_in_client(app, name) for name in ("city.admin", "city.head", "city.assessor")
+    }
     other = signed_in_client(app, "county-a.admin")
     other_token = page_token(other)
     tried = 0
@@ -213,7 +248,9 @@ def _victim_for(app, rule) -> str:
     from portal.access import rule_of
 
     access_rule = rule_of(app.view_functions[rule.endpoint])
-    return "city.admin" if access_rule.allows(_CityAdmin()) else "city.head"
+    if access_rule.allows(_CityAdmin()):
+        return "city.admin"
+    return "city.assessor" if access_rule.roles == {"assessor"} else "city.head"
 
 
 class _CityAdmin:
@@ -254,6 +291,14 @@ def _lead_objects(world) -> None:
         world.notification_id = note.id
     world.lead_id, world.referral_id, world.extension_id = lead_id, referral_id, extension_id
     world.policy_id = post_policy(world, "city.head")
+    # A pending credit entry of county A's, which the city's assessor may decide.
+    proposal = Proposal(
+        "csrf:county_a", world.tenants["county_a"], "landing_first", Decimal("3.0"), {"lead_id": 1}
+    )
+    with wider_scope("cli"):
+        (entry,) = ledger.propose(db.session, SYSTEM, current_year(), [proposal])
+        db.session.commit()
+        world.entry_id = entry.id
 
 
 def test_a_valid_htmx_csrf_header_is_accepted(app, http_world):

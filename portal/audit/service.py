@@ -66,6 +66,7 @@ ACTION_LABELS = {
     "credit_corrected": "年度锁定后更正积分",
     "credit_year_locked": "锁定考核年度",
     "credit_year_published": "公示考核结果",
+    "credit_rules_changed": "修改积分规则",
 }
 
 

@@ -48,7 +48,9 @@ def test_county_officer_signs_in_is_refused_admin_pages_and_signs_out(portal: Po
         f"{DISPLAY_NAMES['dean.officer']} · 德安县"
     )
     nav = page.get_by_role("navigation", name="主导航")
-    expect(nav.get_by_role("link")).to_have_text(["工作台", "招商线索", "推送办理", "政策文件"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["工作台", "招商线索", "推送办理", "政策文件", "考核积分"]
+    )
     for label in ADMIN_NAV:
         expect(nav).not_to_contain_text(label)
     portal.shot("county-officer-dashboard")
@@ -84,7 +86,17 @@ def test_city_admin_sees_overview_tenants_and_searches_users_live(portal: Portal
     expect(page.get_by_role("heading", level=1)).to_have_text("市投资促进局 · 工作台")
     nav = page.get_by_role("navigation", name="主导航")
     expect(nav.get_by_role("link")).to_have_text(
-        ["工作台", "推送办理", "政策文件", "单位管理", "工作日历", "产业链", "用户管理", "审计日志"]
+        [
+            "工作台",
+            "推送办理",
+            "政策文件",
+            "考核积分",
+            "单位管理",
+            "工作日历",
+            "产业链",
+            "用户管理",
+            "审计日志",
+        ]
     )
 
     overview = page.get_by_test_id("city-overview")
