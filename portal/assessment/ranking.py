@@ -18,7 +18,7 @@ GROUPS = {
     "late": "逾期扣分",
     "correction": "更正调整",
 }
-ZERO = Decimal("0")
+ZERO = Decimal("0.0")  # one place, as points are shown
 
 
 def group_of(rule: str) -> str:
