@@ -188,9 +188,7 @@ def search(
     found = SearchResults(Page(items, results.total, min(max(page, 1), last_page), per_page))
     if with_counts:
         found.counts = {
-            name: index.search(
-                filters.q, labels, filters=filters.index_filters(name), per_page=1
-            ).total
+            name: index.count(filters.q, labels, filters=filters.index_filters(name))
             for name in kinds
         }
     return found
