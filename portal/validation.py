@@ -21,6 +21,23 @@ class InputError(ValueError):
 MAX_QUERY_CHARS = 100
 
 
+def form_text(form, name: str) -> str:
+    """A form field, stripped ("" when missing or not text)."""
+    value = form.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def limited_text(form, name: str, limit: int, label: str, errors: dict, required=False) -> str:
+    """A form field of at most ``limit`` characters; a Chinese message under ``name`` when it is
+    missing (``required``) or too long."""
+    value = form_text(form, name)
+    if required and not value:
+        errors[name] = f"请填写{label}。"
+    elif len(value) > limit:
+        errors[name] = f"{label}不能超过 {limit} 个字。"
+    return value
+
+
 def clean_query(value, limit: int = MAX_QUERY_CHARS) -> str:
     """What a user typed into a search box: whitespace runs collapsed, at most ``limit``
     characters."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, g, render_template, request, url_for
+from flask import Flask, g, make_response, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -190,8 +190,6 @@ def safe_next(target: str | None) -> str | None:
 
 
 def render_error_body(status: int, message: str | None = None):
-    from flask import make_response
-
     message = message or ERROR_MESSAGES.get(status, ERROR_MESSAGES[400])
     template = "errors/fragment.html" if htmx.wants_fragment() else "errors/error.html"
     return make_response(render_template(template, status=status, message=message), status)
@@ -300,3 +298,15 @@ def _template_context():
         "tenant_kinds": TENANT_KINDS,
         "action_labels": ACTION_LABELS,
     }
+
+
+def form_response(body: str, errors: dict[str, str], conflict_field: str | None = None):
+    """A form page: 200, or 422 for refused input (409 when ``conflict_field`` is among the
+    errors: someone saved in between), with the first message as a toast for htmx requests."""
+    status = 200
+    if errors:
+        status = 409 if conflict_field and conflict_field in errors else 422
+    response = make_response(body, status)
+    if errors and htmx.is_htmx():
+        htmx.add_toast(response, next(iter(errors.values())), "error")
+    return response

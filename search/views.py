@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, redirect, render_template, request, url_for
-from sqlalchemy import select
 from whoosh.index import IndexError as WhooshError
 
 from portal import htmx
@@ -21,7 +20,7 @@ from portal.workdays.calendar import local_date
 from search import service
 from search.extension import get_index
 from search.sync import drain_quietly, pending
-from tenants.models import Tenant
+from tenants.admin import filter_tenants
 from tenants.scoping import require_scope
 
 log = logging.getLogger(__name__)
@@ -71,18 +70,12 @@ def _catch_up() -> None:
         drain_quietly(db.session, get_index())
 
 
-def _tenant_choices():
-    return db.session.scalars(
-        select(Tenant).where(Tenant.kind != "office").order_by(Tenant.kind, Tenant.code)
-    ).all()
-
-
 @bp.route("/search")
 @access(SEARCH_READERS)
 def search_page():
     kinds = searchable_kinds()
     all_chains = chains.all_chains(db.session) if "lead" in kinds else []
-    tenants = _tenant_choices()
+    tenants = filter_tenants(db.session)
     today = local_date(utcnow())
     filters = service.parse_filters(
         request.args,

@@ -69,6 +69,15 @@ def _audit(session: Session, ctx: Context, action: str, obj, before=None, after=
     )
 
 
+def filter_tenants(session: Session) -> list[Tenant]:
+    """The tenants a list or search can be filtered by (every kind but the assessment office)."""
+    return list(
+        session.scalars(
+            select(Tenant).where(Tenant.kind != "office").order_by(Tenant.kind, Tenant.code)
+        )
+    )
+
+
 def is_city_admin(user: User) -> bool:
     return user.has_role("admin") and user.tenant.kind == "city"
 

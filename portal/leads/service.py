@@ -13,7 +13,7 @@ from portal.audit import service as audit
 from portal.database import utcnow
 from portal.leads import codes
 from portal.leads.models import IndustryChain, Lead, LeadAccess, LeadContact, LeadEvent, LeadStage
-from portal.validation import InputError, parse_form_date
+from portal.validation import InputError, form_text, limited_text, parse_form_date
 from portal.workdays.calendar import local_date
 
 CREDIT_CODE_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -55,22 +55,8 @@ class LeadInput:
     stage: str
 
 
-def _text(form, name: str) -> str:
-    value = form.get(name, "")
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _limited(form, name: str, limit: int, label: str, errors: dict, required=False) -> str:
-    value = _text(form, name)
-    if required and not value:
-        errors[name] = f"请填写{label}。"
-    elif len(value) > limit:
-        errors[name] = f"{label}不能超过 {limit} 个字。"
-    return value
-
-
 def _number(form, name: str, label: str, limit: float, errors: dict, integer: bool):
-    raw = _text(form, name).replace(",", "").replace("，", "")
+    raw = form_text(form, name).replace(",", "").replace("，", "")
     if not raw:
         return None
     try:
@@ -88,14 +74,14 @@ def _number(form, name: str, label: str, limit: float, errors: dict, integer: bo
 def parse_lead_input(session: Session, form, *, allowed_stages=codes.PRE_LANDING_STAGES):
     """Read and check a lead form; raises LeadError with a message per field."""
     errors: dict[str, str] = {}
-    title = _limited(form, "title", 100, "项目名称", errors, required=True)
-    company = _limited(form, "company", 100, "客商（企业）名称", errors, required=True)
-    credit_code = _text(form, "credit_code").upper() or None
+    title = limited_text(form, "title", 100, "项目名称", errors, required=True)
+    company = limited_text(form, "company", 100, "客商（企业）名称", errors, required=True)
+    credit_code = form_text(form, "credit_code").upper() or None
     if credit_code is not None and not credit_code_valid(credit_code):
         errors["credit_code"] = "统一社会信用代码格式不正确（应为 18 位，末位为校验码）。"
-    origin = _limited(form, "company_origin", 60, "客商来源地", errors)
+    origin = limited_text(form, "company_origin", 60, "客商来源地", errors)
     chain_id = None
-    raw_chain = _text(form, "chain_id")
+    raw_chain = form_text(form, "chain_id")
     if raw_chain:
         chain = session.get(IndustryChain, int(raw_chain)) if raw_chain.isdigit() else None
         if chain is None or not chain.active:
@@ -104,15 +90,15 @@ def parse_lead_input(session: Session, form, *, allowed_stages=codes.PRE_LANDING
             chain_id = chain.id
     investment = _number(form, "planned_investment", "计划投资额", MAX_INVESTMENT, errors, True)
     land = _number(form, "land_need", "用地需求", MAX_LAND, errors, False)
-    description = _limited(form, "description", 5000, "项目简介", errors)
-    contact_name = _limited(form, "contact_name", 40, "联系人", errors)
-    contact_phone = _text(form, "contact_phone")
+    description = limited_text(form, "description", 5000, "项目简介", errors)
+    contact_name = limited_text(form, "contact_name", 40, "联系人", errors)
+    contact_phone = form_text(form, "contact_phone")
     if contact_phone and not PHONE_PATTERN.match(contact_phone):
         errors["contact_phone"] = "联系电话只能包含数字、空格和 + - ( )，5–20 位。"
-    channel = _text(form, "source_channel")
+    channel = form_text(form, "source_channel")
     if channel not in codes.SOURCE_CHANNELS:
         errors["source_channel"] = "请选择线索来源渠道。"
-    stage = _text(form, "stage") or "lead"
+    stage = form_text(form, "stage") or "lead"
     if stage not in allowed_stages:
         errors["stage"] = "请选择项目阶段。"
     if errors:

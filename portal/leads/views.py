@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     abort,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -28,9 +27,10 @@ from portal.leads.models import IndustryChain, Lead
 from portal.pagination import parse_page
 from portal.referrals import service as referrals
 from portal.referrals.models import Referral
-from portal.web import SHANGHAI, apply_toggle, current_actor
+from portal.web import SHANGHAI, apply_toggle, current_actor, form_response
 from portal.workdays.calendar import local_date
 from portal.workdays.service import load_calendar
+from tenants.admin import filter_tenants
 from tenants.models import TENANT_KINDS, Tenant
 
 bp = Blueprint("leads", __name__)
@@ -174,19 +174,6 @@ def _may_record_stage(actor, lead: Lead) -> bool:
     )
 
 
-def _respond(body: str, errors: dict[str, str], conflict_field: str | None = None):
-    """200, or 422 for refused input (409 when ``conflict_field`` is among the errors), with a
-    toast for htmx requests."""
-    status = 200
-    if errors:
-        status = 409 if conflict_field and conflict_field in errors else 422
-    response = make_response(body, status)
-    if errors and htmx.is_htmx():
-        message = next(iter(errors.values()))
-        htmx.add_toast(response, message, "error")
-    return response
-
-
 def due_text(moment) -> str:
     """A deadline in Asia/Shanghai time; a deadline at midnight reads as 24:00 of the day before,
     the way the notifications put it."""
@@ -200,9 +187,7 @@ def due_text(moment) -> str:
 
 def _filter_choices():
     all_chains = chains.all_chains(db.session)
-    tenants = db.session.scalars(
-        select(Tenant).where(Tenant.kind != "office").order_by(Tenant.kind, Tenant.code)
-    ).all()
+    tenants = filter_tenants(db.session)
     return all_chains, tenants
 
 
@@ -260,7 +245,7 @@ def lead_new():
             return htmx.client_redirect(url_for("leads.lead_detail", lead_id=lead.id))
     values = request.form if errors else {"stage": "lead"}
     body = render_template("leads/lead_form.html", form=form, **_form_context(values, errors))
-    return _respond(body, errors)
+    return form_response(body, errors)
 
 
 def _lead_values(lead: Lead) -> dict:
@@ -316,7 +301,7 @@ def lead_edit(lead_id: int):
     body = render_template(
         "leads/lead_form.html", form=form, **_form_context(values, errors, lead=lead)
     )
-    return _respond(body, errors, conflict_field="version")
+    return form_response(body, errors, conflict_field="version")
 
 
 def _referral_rows(lead: Lead):
@@ -358,7 +343,7 @@ def _render_detail(lead: Lead, stage_errors=None, stage_values=None):
         stage_values=stage_values or {},
         due_text=due_text,
     )
-    return _respond(body, stage_errors or {})
+    return form_response(body, stage_errors or {})
 
 
 @bp.route("/leads/<int:lead_id>")
@@ -449,4 +434,4 @@ def lead_send(lead_id: int):
         busy=busy,
         tenant_kinds=TENANT_KINDS,
     )
-    return _respond(body, errors)
+    return form_response(body, errors)

@@ -16,7 +16,7 @@ from portal.database import utcnow
 from portal.pagination import Page, paginate
 from portal.policies.files import CheckedUpload
 from portal.policies.models import CATEGORIES, VALIDITY, Policy
-from portal.validation import InputError, clean_query, parse_form_date
+from portal.validation import InputError, clean_query, form_text, limited_text, parse_form_date
 from search.outbox import enqueue
 
 MAX_BODY = 50_000
@@ -51,52 +51,38 @@ class Attachment:
     text: str
 
 
-def _text(form, name: str) -> str:
-    value = form.get(name, "")
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _limited(form, name: str, limit: int, label: str, errors: dict, required=False) -> str:
-    value = _text(form, name)
-    if required and not value:
-        errors[name] = f"请填写{label}。"
-    elif len(value) > limit:
-        errors[name] = f"{label}不能超过 {limit} 个字。"
-    return value
-
-
 def _optional_date(form, name: str, errors: dict) -> date | None:
-    if not _text(form, name):
+    if not form_text(form, name):
         return None
-    return parse_form_date(_text(form, name), name, errors)
+    return parse_form_date(form_text(form, name), name, errors)
 
 
 def parse_policy_input(form, today: date) -> PolicyInput:
     """Read and check a policy form; raises PolicyError with a message per field."""
     errors: dict[str, str] = {}
-    title = _limited(form, "title", 200, "文件标题", errors, required=True)
-    issuer = _limited(form, "issuer", 100, "发布机构", errors, required=True)
-    doc_number = _limited(form, "doc_number", 60, "文号", errors)
+    title = limited_text(form, "title", 200, "文件标题", errors, required=True)
+    issuer = limited_text(form, "issuer", 100, "发布机构", errors, required=True)
+    doc_number = limited_text(form, "doc_number", 60, "文号", errors)
     issued_on = None
-    if not _text(form, "issued_on"):
+    if not form_text(form, "issued_on"):
         errors["issued_on"] = "请填写发布日期。"
     else:
-        issued_on = parse_form_date(_text(form, "issued_on"), "issued_on", errors)
+        issued_on = parse_form_date(form_text(form, "issued_on"), "issued_on", errors)
     effective_on = _optional_date(form, "effective_on", errors)
     expires_on = _optional_date(form, "expires_on", errors)
     _check_dates(issued_on, effective_on, expires_on, today, errors)
-    category = _text(form, "category")
+    category = form_text(form, "category")
     if category not in CATEGORIES:
         errors["category"] = "请选择文件类别。"
-    validity = _text(form, "validity") or "valid"
+    validity = form_text(form, "validity") or "valid"
     if validity not in VALIDITY:
         errors["validity"] = "请选择时效性。"
     elif validity == "valid" and expires_on is not None and expires_on < today:
         errors["validity"] = "失效日期已过，请将时效性改为“失效”，或更正失效日期。"
-    scope = _text(form, "scope") or "city"
+    scope = form_text(form, "scope") or "city"
     if scope not in SCOPES:
         errors["scope"] = "请选择公开范围。"
-    body = _limited(form, "body", MAX_BODY, "正文", errors)
+    body = limited_text(form, "body", MAX_BODY, "正文", errors)
     if errors:
         raise PolicyError(errors)
     return PolicyInput(

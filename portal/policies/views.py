@@ -9,14 +9,12 @@ from flask import (
     abort,
     current_app,
     flash,
-    make_response,
     render_template,
     request,
     send_file,
     url_for,
 )
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 
 from portal import htmx
 from portal.access import SIGNED_IN, access, roles
@@ -27,9 +25,9 @@ from portal.pagination import parse_page
 from portal.policies import files, service
 from portal.policies.models import CATEGORIES, VALIDITY, Policy
 from portal.policies.storage import PolicyFiles
-from portal.web import current_actor
+from portal.web import current_actor, form_response
 from portal.workdays.calendar import local_date
-from tenants.models import Tenant
+from tenants.admin import filter_tenants
 
 log = logging.getLogger(__name__)
 bp = Blueprint("policies", __name__)
@@ -73,9 +71,7 @@ def _policy_or_404(policy_id: int) -> Policy:
 @access(SIGNED_IN)
 def policy_list():
     today = _today()
-    tenants = db.session.scalars(
-        select(Tenant).where(Tenant.kind != "office").order_by(Tenant.kind, Tenant.code)
-    ).all()
+    tenants = filter_tenants(db.session)
     filters = service.parse_list_filters(request.args, today, {t.id for t in tenants})
     actor = current_actor()
     page = service.policy_page(db.session, actor, filters, parse_page(request.args.get("page")))
@@ -173,14 +169,6 @@ def _form_context(values, errors, policy: Policy | None = None) -> dict:
     }
 
 
-def _respond(body: str, errors: dict):
-    status = 409 if "version" in errors else (422 if errors else 200)
-    response = make_response(body, status)
-    if errors and htmx.is_htmx():
-        htmx.add_toast(response, next(iter(errors.values())), "error")
-    return response
-
-
 def _saved(policy: Policy, upload_text: str | None, message: str):
     if upload_text is not None and not upload_text.strip():
         flash("附件已保存，但未能从中提取文字（可能是扫描件），搜索只能找到标题和正文。", "warning")
@@ -216,7 +204,7 @@ def policy_new():
                 return _saved(policy, read[0].text if read else None, f"已登记“{policy.title}”。")
     values = request.form if errors else {"validity": "valid", "scope": "city"}
     body = render_template("policies/form.html", form=form, **_form_context(values, errors))
-    return _respond(body, errors)
+    return form_response(body, errors, conflict_field="version")
 
 
 def _policy_values(policy: Policy) -> dict:
@@ -274,4 +262,4 @@ def policy_edit(policy_id: int):
     body = render_template(
         "policies/form.html", form=form, **_form_context(values, errors, policy=policy)
     )
-    return _respond(body, errors)
+    return form_response(body, errors, conflict_field="version")
