@@ -71,6 +71,7 @@ def _import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.assessment.appeal_views import bp as appeals_bp
     from portal.assessment.views import bp as assessment_bp
     from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
@@ -95,6 +96,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(policies_bp)
     app.register_blueprint(assessment_bp)
+    app.register_blueprint(appeals_bp)
     app.register_blueprint(search_bp)
 
 

@@ -84,8 +84,12 @@ DOMAIN_CHECKED = frozenset(
         "referrals.urge",
         # The city sees every tenant's policies; only the publishing tenant edits one.
         "policies.policy_edit",
-        # An assessor never decides a credit entry that benefits their own tenant.
+        # An assessor never decides a credit entry that benefits their own tenant, nor answers
+        # their own tenant's appeal; the city's officers see every entry but appeal only their
+        # own tenant's.
         "assessment.decide",
+        "appeals.answer_appeal",
+        "appeals.file_appeal",
     }
 )
 

@@ -18,7 +18,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from portal.assessment import ledger
+from portal.assessment import appeals, ledger
 from portal.assessment.models import (
     ADJUSTED,
     APPROVED,
@@ -43,6 +43,7 @@ from portal.database import utcnow
 from portal.extensions import db
 from tenants.scoping import wider_scope
 from tests import test_migrations
+from tests.assessment_helpers import LedgerClock, lock_after_appeals
 from tests.conftest import make_user, race
 from tests.referral_helpers import acting
 
@@ -710,7 +711,8 @@ def test_non_assessors_are_refused(app, world, entries, login):
     before = rows(app)
     for call, args in (
         (ledger.decide, (entries["county_b"], APPROVED)),
-        (ledger.lock_year, (YEAR,)),
+        (appeals.lock_year, (YEAR,)),
+        (appeals.publish, (YEAR, "5")),
         (ledger.correct, (YEAR, world.tenants["county_b"], "1", "补记")),
     ):
         with pytest.raises(PermissionError):
@@ -813,10 +815,21 @@ def test_two_assessors_deciding_at_once_exactly_one_wins(app, world, tenants):
 # ---- the locked year -------------------------------------------------------------------------
 
 
-def test_a_year_with_pending_entries_cannot_be_locked(app, world, entries):
+@pytest.fixture
+def clock(monkeypatch):
+    return LedgerClock(monkeypatch)
+
+
+def test_a_year_with_pending_entries_cannot_be_locked(app, world, entries, clock):
+    appeals_module_publish(app, world)
+    clock.advance(days=30)
     with pytest.raises(ledger.LedgerError) as caught:
-        as_user(app, world, "office.assessor", ledger.lock_year, YEAR)
+        as_user(app, world, "office.assessor", appeals.lock_year, YEAR)
     assert caught.value.errors == {"year": f"{YEAR} 年度尚有 5 条积分条目未审核，不能锁定。"}
+
+
+def appeals_module_publish(app, world):
+    as_user(app, world, "office.assessor", appeals.publish, YEAR, "1")
 
 
 def _decide_all(app, world, entries) -> None:
@@ -825,11 +838,11 @@ def _decide_all(app, world, entries) -> None:
         as_user(app, world, login, ledger.decide, entry, APPROVED)
 
 
-def test_a_locked_year_refuses_decisions_and_takes_corrections(app, world, entries, tenants):
+def test_a_locked_year_refuses_decisions_and_takes_corrections(app, world, entries, tenants, clock):
     _decide_all(app, world, entries)
     with pytest.raises(ledger.LedgerError, match="尚未锁定"):
         as_user(app, world, "office.assessor", ledger.correct, YEAR, tenants["dept"], "1", "补记")
-    locked = as_user(app, world, "office.assessor", ledger.lock_year, YEAR)
+    locked = lock_after_appeals(app, world, clock, YEAR)
     lock_row = rows(app)[-1]
     assert (lock_row["id"], lock_row["kind"], lock_row["tenant_id"], lock_row["points"]) == (
         locked,
@@ -844,7 +857,7 @@ def test_a_locked_year_refuses_decisions_and_takes_corrections(app, world, entri
         )
     assert caught.value.errors == {"entry": "该年度已锁定，只能以更正条目调整。"}
     with pytest.raises(ledger.LedgerError, match="已锁定"):
-        as_user(app, world, "city.assessor", ledger.lock_year, YEAR)
+        as_user(app, world, "city.assessor", appeals.lock_year, YEAR)
     # New proposals are refused; replaying stored ones is still a no-op.
     with pytest.raises(ledger.LedgerError, match="不再接受"):
         system_propose(app, [prop("land:9:dept", tenants["dept"])])
@@ -861,7 +874,11 @@ def test_a_locked_year_refuses_decisions_and_takes_corrections(app, world, entri
         Decimal("-1.5"),
         "申诉复核",
     )
-    assert audit_actions(app)[-2:] == ["credit_year_locked", "credit_corrected"]
+    assert audit_actions(app)[-3:] == [
+        "credit_year_published",
+        "credit_year_locked",
+        "credit_corrected",
+    ]
     assert verify(app).ok
     # Another year is not locked by this one.
     assert system_propose(app, [prop("land:9:dept", tenants["dept"])], year=YEAR + 1)
@@ -878,9 +895,9 @@ def test_a_locked_year_refuses_decisions_and_takes_corrections(app, world, entri
         ("city.assessor", None, "1", "补记", {"tenant": "单位不存在。"}),
     ],
 )
-def test_refused_corrections(app, world, entries, login, tenant, points, reason, errors):
+def test_refused_corrections(app, world, entries, clock, login, tenant, points, reason, errors):
     _decide_all(app, world, entries)
-    as_user(app, world, "office.assessor", ledger.lock_year, YEAR)
+    lock_after_appeals(app, world, clock, YEAR)
     before = rows(app)
     tenant_id = world.tenants[tenant] if tenant else 10**6
     with pytest.raises(ledger.LedgerError) as caught:
@@ -900,9 +917,9 @@ def visible(app, world, login: str) -> tuple[set[int], int]:
         return ids, count
 
 
-def test_a_tenant_sees_its_own_entries_the_city_and_assessors_see_all(app, world, entries):
+def test_a_tenant_sees_its_own_entries_the_city_and_assessors_see_all(app, world, entries, clock):
     _decide_all(app, world, entries)
-    as_user(app, world, "office.assessor", ledger.lock_year, YEAR)
+    lock_after_appeals(app, world, clock, YEAR)
     stored = rows(app)
     year_rows = {r["id"] for r in stored if r["tenant_id"] is None}
     by_tenant = {

@@ -32,8 +32,9 @@ from portal.audit.models import AuditEvent
 from portal.audit.service import SYSTEM
 from portal.extensions import db
 from tenants.scoping import wider_scope
+from tests.assessment_helpers import LedgerClock, publish
 from tests.conftest import page_token, signed_in_client
-from tests.referral_helpers import acting
+from tests.referral_helpers import acting, shanghai
 
 YEAR = current_year()
 CREDIT_FRAGMENT = {"HX-Request": "true", "HX-Target": "credit-results"}
@@ -577,8 +578,24 @@ def _scored_year(app, world) -> dict[str, int]:
     return e
 
 
+def test_before_publication_only_overseers_see_the_ranking(app, http_world):
+    _scored_year(app, http_world)
+    client = signed_in_client(app, "county-b.officer")
+    html = client.get("/assessment/ranking").get_data(as_text=True)
+    assert f"{YEAR} 年度排名尚未公示。" in html and ranking_totals(html) == {}
+    assert 'data-testid="ranking-download"' not in html
+    response = client.get(f"/assessment/{YEAR}/ranking.xlsx")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/assessment/ranking?year={YEAR}"
+    assert "公示后方可下载" in client.get(response.headers["Location"]).get_data(as_text=True)
+    for overseer in ("city.officer", "office.assessor"):
+        html = signed_in_client(app, overseer).get("/assessment/ranking").get_data(as_text=True)
+        assert "以下为草稿，仅考核员和市局可见" in html and len(ranking_totals(html)) == 4
+
+
 def test_ranking_counts_only_decided_points_of_scored_tenants(app, http_world):
     _scored_year(app, http_world)
+    publish(app, http_world, YEAR)
     client = signed_in_client(app, "county-b.officer")
     html = client.get("/assessment/ranking").get_data(as_text=True)
     # The department's pending stage bonus does not count; the city and the office are not ranked.
@@ -592,7 +609,7 @@ def test_ranking_counts_only_decided_points_of_scored_tenants(app, http_world):
         "测试市投资促进局" not in ranking_totals(html)
         and "不参与排名：市级招商部门、考核机构" in html
     )
-    assert "尚未锁定" in html and "本单位尚有" not in html
+    assert "以下为公示稿，含申诉处理结果" in html and "本单位尚有" not in html
     assert '<svg xmlns="http://www.w3.org/2000/svg" class="ranking-chart"' in html
     assert "<title>测试市商务局：6.0 分</title>" in html
     assert_no_inline_code(html)
@@ -604,6 +621,7 @@ def test_ranking_counts_only_decided_points_of_scored_tenants(app, http_world):
 
 def test_the_ranking_workbook_holds_the_pages_numbers(app, http_world):
     _scored_year(app, http_world)
+    publish(app, http_world, YEAR)
     client = signed_in_client(app, "park-a.officer")
     html = client.get("/assessment/ranking").get_data(as_text=True)
     page = ranking_totals(html)
@@ -761,8 +779,9 @@ def test_rules_form_errors_are_shown_and_nothing_is_saved(app, http_world, chang
 # ---- lock and corrections ---------------------------------------------------------------------
 
 
-def test_lock_then_decisions_are_refused_and_corrections_count(app, http_world):
+def test_lock_then_decisions_are_refused_and_corrections_count(app, http_world, monkeypatch):
     world = http_world
+    clock = LedgerClock(monkeypatch)
     decided = propose(
         app,
         world,
@@ -782,18 +801,36 @@ def test_lock_then_decisions_are_refused_and_corrections_count(app, http_world):
     decide_as(app, world, "office.assessor", decided, APPROVED)
     client = signed_in_client(app, "office.assessor")
     page = client.get(f"/assessment/lock?year={YEAR}").get_data(as_text=True)
-    assert "尚有 <strong>1</strong> 条积分条目待审核" in page
+    assert "尚有 <strong>1</strong> 条积分条目待审核" in page and "✗ 尚未公示" in page
     before = ledger_rows(app)
-    response = post(client, "/assessment/lock", {"year": str(YEAR), "confirm": "1"})
-    assert response.status_code == 422
-    assert f"{YEAR} 年度尚有 1 条积分条目未审核，不能锁定。" in response.get_data(as_text=True)
+    for message in (
+        f"{YEAR} 年度尚未公示，公示并经过申诉期后方可锁定。",
+        f"{YEAR} 年度尚有 1 条积分条目未审核，不能锁定。",
+    ):
+        response = post(client, "/assessment/lock", {"year": str(YEAR), "confirm": "1"})
+        assert response.status_code == 409 and message in response.get_data(as_text=True)
+        if ledger_rows(app) == before:
+            response = post(
+                client,
+                "/assessment/publish",
+                {"year": str(YEAR), "working_days": "2", "confirm": "1"},
+            )
+            assert response.headers["Location"] == f"/assessment/ranking?year={YEAR}"
+    assert ledger_rows(app) == before + 1
     assert (
         post(client, f"/assessment/entries/{pending}/decide", {"decision": APPROVED}).status_code
         == 302
     )
+    # Decided on Monday 2 November after publication: appeals until the end of Wednesday.
+    response = post(client, "/assessment/lock", {"year": str(YEAR), "confirm": "1"})
+    assert response.status_code == 409
+    assert "申诉期至 2026-11-04 结束，申诉期结束后方可锁定。" in response.get_data(as_text=True)
+    clock.set(shanghai(2026, 11, 4, 23, 59))
+    assert post(client, "/assessment/lock", {"year": str(YEAR), "confirm": "1"}).status_code == 409
+    clock.set(shanghai(2026, 11, 5, 0, 0, 1))
     response = post(client, "/assessment/lock", {"year": str(YEAR)})  # not confirmed
     assert response.status_code == 422 and "请勾选确认后再锁定。" in response.get_data(as_text=True)
-    assert ledger_rows(app) == before + 1
+    assert ledger_rows(app) == before + 2
     response = post(client, "/assessment/lock", {"year": str(YEAR), "confirm": "1"})
     assert (
         response.status_code == 302

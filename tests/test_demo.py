@@ -109,6 +109,7 @@ def test_seed_twice_adds_nothing_the_second_time(seeded):
         "policies": 0,
         "credit_entries": 0,
         "credit_decisions": 0,
+        "credit_appeals": 0,
     }
     assert _counts() == first
     assert first["Lead"] == len(DEMO_LEADS)
@@ -253,3 +254,20 @@ def test_the_assessment_office_has_decided_most_of_the_demo_year(seeded):
     assert kinds["approved"] >= 3 and kinds["rejected"] == 1 and kinds["adjusted"] == 1
     decided = kinds["approved"] + kinds["rejected"] + kinds["adjusted"]
     assert decided == seeded["credit_decisions"] < kinds["proposed"]  # some still queued
+
+
+def test_the_demo_year_is_published_and_appealed(seeded):
+    """公示 done; three appeals: one upheld (a penalty lifted), one dismissed, one waiting."""
+    with wider_scope("cli"):
+        kinds = Counter(db.session.scalars(select(CreditLedger.kind)))
+        proposals = db.session.execute(
+            select(CreditLedger.id, CreditLedger.year).where(CreditLedger.kind == "proposed")
+        ).all()
+        states = ledger.current_state(db.session, [row.id for row in proposals]).values()
+    # Each year with entries is published (the demo's dates follow today: one year, or two).
+    assert kinds["published"] == len({row.year for row in proposals}) and kinds["locked"] == 0
+    assert kinds["appealed"] == seeded["credit_appeals"] == 3
+    assert (kinds["appeal_upheld"], kinds["appeal_dismissed"]) == (1, 1)
+    (lifted,) = [s for s in states if s.state == "appeal_upheld"]
+    assert lifted.points == 0 and lifted.proposed_points < 0
+    assert sum(1 for s in states if s.appeal_open) == 1

@@ -19,8 +19,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from portal.assessment import ledger
-from portal.assessment.models import PROPOSED, CreditLedger
+from portal.assessment import appeals, ledger
+from portal.assessment.models import APPROVED, PROPOSED, CreditLedger
 from portal.assessment.queries import current_year
 from portal.assessment.scoring import Proposal
 from portal.audit.service import SYSTEM
@@ -150,6 +150,31 @@ def _plant_credit(world, leads, entitled) -> None:
             ledger.propose(db.session, SYSTEM, current_year(), [proposal])
             entitled[canary] = {key, "city", OVERSEER}
         db.session.commit()
+        entries = dict(
+            db.session.execute(
+                select(CreditLedger.entry_key, CreditLedger.id).where(CreditLedger.kind == PROPOSED)
+            ).all()
+        )
+    _plant_appeals(world, entries, entitled)
+
+
+def _plant_appeals(world, entries, entitled) -> None:
+    """Each tenant appeals its entry after 公示, its canary in the appeal's text: seen by that
+    tenant, the city tenant and assessors (on the entry page and the list of appeals)."""
+    for key in TENANT_KEYS:
+        assessor = "city.assessor" if key == "office" else "office.assessor"
+        with acting(world, assessor) as actor:
+            ledger.decide(db.session, actor, entries[f"canary:{key}"], APPROVED)
+            db.session.commit()
+    with acting(world, "office.assessor") as actor:
+        appeals.publish(db.session, actor, current_year(), 5)
+        db.session.commit()
+    for key in TENANT_KEYS:
+        with acting(world, f"{_code(key)}.officer") as actor:
+            text = f"申诉理由 KANARI-APPEAL-{key}"
+            appeals.file_appeal(db.session, actor, entries[f"canary:{key}"], text)
+            db.session.commit()
+        entitled[f"KANARI-APPEAL-{key}"] = {key, "city", OVERSEER}
 
 
 def _plant_policies(world, entitled) -> None:

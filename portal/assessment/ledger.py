@@ -5,8 +5,9 @@ Plain functions over a session and an audit ``Actor``; no Flask here.
 - :func:`append` is the only writer. It takes the chain lock, links the new row to the last
   one's hash and hashes every column but ``id`` and ``hash`` (:func:`row_hash`).
 - :func:`propose` appends the system's proposals whose key is new for the year (idempotent).
-- :func:`decide` appends an assessor's decision about a proposal; :func:`lock_year` closes a
-  year; :func:`correct` adds a correction to a locked year. The proposal row never changes.
+- :func:`decide` appends an assessor's decision about a proposal; :func:`correct` adds a
+  correction to a locked year (``appeals`` publishes a year, takes appeals and locks it).
+  The proposal row never changes.
 - :func:`current_state` folds the decisions into each proposal's state; :func:`verify` walks
   the chain like ``audit.verify_chain``.
 
@@ -21,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -30,11 +31,16 @@ from sqlalchemy.orm import Session, aliased
 
 from portal.assessment.models import (
     ADJUSTED,
+    APPEAL_DISMISSED,
+    APPEAL_UPHELD,
+    APPEALED,
     APPROVED,
     CORRECTION,
     DECISION_KINDS,
+    ENTRY_EVENT_KINDS,
     KIND_LABELS,
     LOCKED,
+    POINT_KINDS,
     PROPOSED,
     PUBLISHED,
     REJECTED,
@@ -93,19 +99,48 @@ AUDIT_ACTIONS = {
     CORRECTION: "credit_corrected",
     PUBLISHED: "credit_year_published",
     LOCKED: "credit_year_locked",
+    APPEALED: "credit_appealed",
+    APPEAL_UPHELD: "credit_appeal_upheld",
+    APPEAL_DISMISSED: "credit_appeal_dismissed",
 }
 
 LOCKED_MESSAGE = "该年度已锁定，只能以更正条目调整。"
 
 
 class LedgerError(InputError):
-    """A refused ledger action: bad input, or the ledger moved on under the actor."""
+    """A refused ledger action. ``status`` says why, as HTTP would: 422 bad input, 409 the
+    ledger moved on under the actor (decided by someone else, the year locked), 403 an action
+    this actor may never take on this entry (their own tenant's, another tenant's appeal)."""
+
+    def __init__(self, errors: dict[str, str], status: int = 422):
+        super().__init__(errors)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Appeal:
+    """A tenant's appeal against an entry's decision and, once answered, the answer."""
+
+    id: int
+    text: str
+    appealed_by: str
+    appealed_at: datetime
+    contested_points: Decimal
+    outcome: str | None = None  # APPEAL_UPHELD or APPEAL_DISMISSED once answered
+    answer: str = ""
+    answered_by: str | None = None
+    answered_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.outcome is None
 
 
 @dataclass(frozen=True)
 class EntryState:
     """A proposal as its latest decision leaves it. ``points`` is what counts now (the
-    proposal's until decided); ``decided_by`` is the deciding assessor's login name."""
+    proposal's until decided); ``decided_by`` is the deciding assessor's login name. An upheld
+    appeal is the latest decision: ``state`` is then APPEAL_UPHELD with the new points."""
 
     entry_id: int
     year: int
@@ -119,10 +154,15 @@ class EntryState:
     decided_by_id: int | None = None
     decided_at: datetime | None = None
     decision_id: int | None = None
+    appeal: Appeal | None = None
 
     @property
     def pending(self) -> bool:
         return self.state == PROPOSED
+
+    @property
+    def appeal_open(self) -> bool:
+        return self.appeal is not None and self.appeal.open
 
 
 @dataclass(frozen=True)
@@ -200,7 +240,7 @@ def row_hash(row: CreditLedger) -> str:
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
-def _lock_ledger(session: Session) -> None:
+def lock_chain(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         # Audit first, then ledger: see the module docstring.
         session.execute(select(func.pg_advisory_xact_lock(AUDIT_CHAIN_LOCK_KEY)))
@@ -215,7 +255,7 @@ def append(session: Session, actor: Actor, **fields) -> CreditLedger:
     values = {"tenant_id": None, "entry_key": None, "entry_id": None, "points": None}
     values |= {"rule": "", "inputs": "", "reason": ""} | fields
     with wider_scope("assessors"):
-        _lock_ledger(session)
+        lock_chain(session)
         prev = session.scalar(select(CreditLedger.hash).order_by(CreditLedger.id.desc()).limit(1))
         row = CreditLedger(
             **values,
@@ -315,7 +355,7 @@ def propose(
     if not proposals:
         return []
     with wider_scope("assessors"):
-        _lock_ledger(session)
+        lock_chain(session)
         keys = list(dict.fromkeys(p.key for p in proposals))
         new = merge_new(existing_keys(session, year, keys), proposals)
         if new and year_locked(session, year):
@@ -351,7 +391,10 @@ def current_state(session: Session, entry_ids: Iterable[int]) -> dict[int, Entry
             .where(
                 or_(
                     and_(CreditLedger.id.in_(batch), CreditLedger.kind == PROPOSED),
-                    and_(CreditLedger.entry_id.in_(batch), CreditLedger.kind.in_(DECISION_KINDS)),
+                    and_(
+                        CreditLedger.entry_id.in_(batch),
+                        CreditLedger.kind.in_(ENTRY_EVENT_KINDS),
+                    ),
                 )
             )
             .order_by(CreditLedger.id)
@@ -360,8 +403,26 @@ def current_state(session: Session, entry_ids: Iterable[int]) -> dict[int, Entry
             if row.kind == PROPOSED:
                 states[row.id] = _proposed_state(row)
             elif row.entry_id in states:
-                states[row.entry_id] = _decided_state(states[row.entry_id], row)
+                states[row.entry_id] = _folded(states[row.entry_id], row)
     return states
+
+
+def _folded(state: EntryState, row: CreditLedger) -> EntryState:
+    if row.kind == APPEALED:
+        appeal = Appeal(row.id, row.reason, row.actor_name, row.created_at, row.points)
+        return replace(state, appeal=appeal)
+    if row.kind in (APPEAL_UPHELD, APPEAL_DISMISSED) and state.appeal is not None:
+        answered = replace(
+            state.appeal,
+            outcome=row.kind,
+            answer=row.reason,
+            answered_by=row.actor_name,
+            answered_at=row.created_at,
+        )
+        state = replace(state, appeal=answered)
+    if row.kind in POINT_KINDS:
+        return _decided_state(state, row)
+    return state
 
 
 def _proposed_state(row: CreditLedger) -> EntryState:
@@ -377,14 +438,10 @@ def _proposed_state(row: CreditLedger) -> EntryState:
 
 
 def _decided_state(state: EntryState, row: CreditLedger) -> EntryState:
-    return EntryState(
-        entry_id=state.entry_id,
-        year=state.year,
-        tenant_id=state.tenant_id,
-        rule=state.rule,
+    return replace(
+        state,
         state=row.kind,
         points=row.points,
-        proposed_points=state.proposed_points,
         reason=row.reason,
         decided_by=row.actor_name,
         decided_by_id=row.actor_id,
@@ -407,12 +464,12 @@ def pending_count(session: Session, year: int) -> int:
 # ---- decisions --------------------------------------------------------------------------------
 
 
-def _require_assessor(actor: Actor) -> None:
+def require_assessor(actor: Actor) -> None:
     if not actor.has_role("assessor"):
         raise PermissionError("only assessors decide credit entries")
 
 
-def _clean_reason(reason, required_message: str | None, errors: dict[str, str]) -> str:
+def clean_reason(reason, required_message: str | None, errors: dict[str, str]) -> str:
     text = (reason or "").strip()
     if not text and required_message:
         errors["reason"] = required_message
@@ -421,7 +478,7 @@ def _clean_reason(reason, required_message: str | None, errors: dict[str, str]) 
     return text
 
 
-def _parse_points(value, errors: dict[str, str], missing: str) -> Decimal | None:
+def parse_points(value, errors: dict[str, str], missing: str) -> Decimal | None:
     """Points an assessor typed: a number with at most one decimal, within ±MAX_POINTS."""
     raw = str(value).strip() if value is not None else ""
     if not raw:
@@ -442,28 +499,29 @@ def _parse_points(value, errors: dict[str, str], missing: str) -> Decimal | None
     return None
 
 
-def _load_entry(session: Session, entry_id: int) -> CreditLedger:
+def load_entry(session: Session, entry_id: int) -> CreditLedger:
     entry = session.scalar(
         select(CreditLedger).where(CreditLedger.id == entry_id, CreditLedger.kind == PROPOSED)
     )
     if entry is None:
-        raise LedgerError({"entry": "积分条目不存在。"})
+        raise LedgerError({"entry": "积分条目不存在。"}, status=404)
     return entry
 
 
 def _check_decidable(session: Session, actor: Actor, entry: CreditLedger) -> None:
     """Run under the chain lock: what another assessor did a moment ago is seen here."""
     if entry.tenant_id == actor.tenant_id:
-        raise LedgerError({"entry": "不能审核本单位受益的积分条目。"})
+        raise LedgerError({"entry": "不能审核本单位受益的积分条目。"}, status=403)
     if year_locked(session, entry.year):
-        raise LedgerError({"entry": LOCKED_MESSAGE})
+        raise LedgerError({"entry": LOCKED_MESSAGE}, status=409)
     state = current_state(session, [entry.id])[entry.id]
     if not state.pending:
         raise LedgerError(
             {
                 "entry": f"该条目已由 {state.decided_by} 审核（{KIND_LABELS[state.state]}），"
                 "不能重复审核，请刷新后查看。"
-            }
+            },
+            status=409,
         )
 
 
@@ -472,7 +530,7 @@ def _decision_points(entry: CreditLedger, decision: str, points, errors: dict) -
         return entry.points
     if decision == REJECTED:
         return Decimal("0.0")
-    new = _parse_points(points, errors, "调整积分须填写调整后的分值。")
+    new = parse_points(points, errors, "调整积分须填写调整后的分值。")
     if new is not None and new == entry.points:
         errors["points"] = "调整后的分值与原分值相同，请直接通过。"
     return new
@@ -492,19 +550,19 @@ def decide(
     Refused: actors without the assessor role (PermissionError); with LedgerError, an entry
     that benefits the assessor's own tenant, a locked year, an entry already decided (also by
     another assessor a moment ago), a missing reason (rejected, adjusted), bad points."""
-    _require_assessor(actor)
+    require_assessor(actor)
     if decision not in DECISION_KINDS:
         raise ValueError(f"unknown decision {decision!r}")
     if points is not None and decision != ADJUSTED:
         raise ValueError("only an adjustment carries points")
     required = {REJECTED: "驳回须填写理由。", ADJUSTED: "调整须填写理由。"}.get(decision)
     with wider_scope("assessors"):
-        _lock_ledger(session)
-        entry = _load_entry(session, entry_id)
+        lock_chain(session)
+        entry = load_entry(session, entry_id)
         _check_decidable(session, actor, entry)
         errors: dict[str, str] = {}
         new_points = _decision_points(entry, decision, points, errors)
-        text = _clean_reason(reason, required, errors)
+        text = clean_reason(reason, required, errors)
         if errors:
             raise LedgerError(errors)
         return append(
@@ -520,39 +578,26 @@ def decide(
         )
 
 
-def lock_year(session: Session, actor: Actor, year: int) -> CreditLedger:
-    """Close a year: no decisions after this, only corrections. Every proposal must be decided."""
-    _require_assessor(actor)
-    with wider_scope("assessors"):
-        _lock_ledger(session)
-        if year_locked(session, year):
-            raise LedgerError({"year": f"{year} 年度已锁定。"})
-        pending = pending_count(session, year)
-        if pending:
-            raise LedgerError({"year": f"{year} 年度尚有 {pending} 条积分条目未审核，不能锁定。"})
-        return append(session, actor, year=year, kind=LOCKED)
-
-
 def correct(
     session: Session, actor: Actor, year: int, tenant_id: int, points, reason: str
 ) -> CreditLedger:
     """Append a correction (signed points, a required reason) for a tenant in a locked year."""
-    _require_assessor(actor)
+    require_assessor(actor)
     if tenant_id == actor.tenant_id:
         raise LedgerError({"tenant": "不能更正本单位的积分。"})
     errors: dict[str, str] = {}
     if session.get(Tenant, tenant_id) is None:
         errors["tenant"] = "单位不存在。"
-    amount = _parse_points(points, errors, "请填写更正分值。")
+    amount = parse_points(points, errors, "请填写更正分值。")
     if amount is not None and amount.is_zero():
         errors["points"] = "更正分值不能为 0。"
-    text = _clean_reason(reason, "更正须填写理由。", errors)
+    text = clean_reason(reason, "更正须填写理由。", errors)
     if errors:
         raise LedgerError(errors)
     with wider_scope("assessors"):
-        _lock_ledger(session)
+        lock_chain(session)
         if not year_locked(session, year):
-            raise LedgerError({"year": f"{year} 年度尚未锁定，请直接审核积分条目。"})
+            raise LedgerError({"year": f"{year} 年度尚未锁定，请直接审核积分条目。"}, status=409)
         return append(
             session,
             actor,

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     or_,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -37,10 +38,20 @@ ADJUSTED = "adjusted"
 CORRECTION = "correction"
 PUBLISHED = "published"
 LOCKED = "locked"
+# An appeal (申诉) against a decided entry, and the assessors' answer to it.
+APPEALED = "appealed"
+APPEAL_UPHELD = "appeal_upheld"
+APPEAL_DISMISSED = "appeal_dismissed"
 
 DECISION_KINDS = (APPROVED, REJECTED, ADJUSTED)
+APPEAL_DECISION_KINDS = (APPEAL_UPHELD, APPEAL_DISMISSED)
+APPEAL_KINDS = (APPEALED, *APPEAL_DECISION_KINDS)
+# Rows that set what an entry counts: the review's decision, later an upheld appeal.
+POINT_KINDS = (*DECISION_KINDS, APPEAL_UPHELD)
+# Rows about one proposal: they name it in ``entry_id``.
+ENTRY_EVENT_KINDS = (*DECISION_KINDS, *APPEAL_KINDS)
 YEAR_KINDS = (PUBLISHED, LOCKED)
-LEDGER_KINDS = (PROPOSED, *DECISION_KINDS, CORRECTION, *YEAR_KINDS)
+LEDGER_KINDS = (PROPOSED, *DECISION_KINDS, CORRECTION, *YEAR_KINDS, *APPEAL_KINDS)
 
 KIND_LABELS = {
     PROPOSED: "待审核",
@@ -50,6 +61,9 @@ KIND_LABELS = {
     CORRECTION: "更正",
     PUBLISHED: "已公示",
     LOCKED: "已锁定",
+    APPEALED: "申诉",
+    APPEAL_UPHELD: "申诉成立",
+    APPEAL_DISMISSED: "申诉驳回",
 }
 
 
@@ -76,13 +90,16 @@ class ScoringRuleSet(db.Model):
 
 
 class CreditLedger(SharedRecord, db.Model):
-    """One fact about referral credit: a proposal, a decision about a proposal (``entry_id``), a
-    correction after the year is locked, or a year-level step (published, locked: no tenant).
+    """One fact about referral credit: a proposal, a decision about a proposal (``entry_id``), an
+    appeal against that decision and its answer (``entry_id``), a correction after the year is
+    locked, or a year-level step (published, locked: no tenant).
 
     ``tenant_id`` is the tenant the row benefits or charges. Entry rows are seen by that tenant;
     year rows by everyone; the city tenant and assessors see all (``overseers_see_all``).
     ``points`` is what the row makes count: the proposal's points, the same when approved, 0 when
-    rejected, the new points when adjusted, the signed amount of a correction.
+    rejected, the new points when adjusted, the signed amount of a correction. An appeal and a
+    dismissed appeal repeat the points the entry counts (they change nothing); an upheld appeal
+    carries the entry's new points.
     """
 
     __tablename__ = "credit_ledger"
@@ -95,15 +112,30 @@ class CreditLedger(SharedRecord, db.Model):
         CheckConstraint(
             f"(kind IN ({_sql_list(YEAR_KINDS)})) = (points IS NULL)", name="points_by_kind"
         ),
-        # A proposal carries its idempotency key; a decision names the proposal it decides.
+        # A proposal carries its idempotency key; a decision or an appeal names its proposal.
         CheckConstraint(f"(kind = '{PROPOSED}') = (entry_key IS NOT NULL)", name="key_by_kind"),
         CheckConstraint(
-            f"(kind IN ({_sql_list(DECISION_KINDS)})) = (entry_id IS NOT NULL)",
+            f"(kind IN ({_sql_list(ENTRY_EVENT_KINDS)})) = (entry_id IS NOT NULL)",
             name="entry_by_kind",
         ),
         # One proposal per key and year; NULL keys (every other kind) never collide.
         UniqueConstraint("year", "entry_key", name="uq_credit_ledger_entry_key"),
         Index("ix_credit_ledger_year_tenant", "year", "tenant_id"),
+        # An entry is appealed once and the appeal answered once, also when two requests race.
+        Index(
+            "uq_credit_ledger_one_appeal",
+            "entry_id",
+            unique=True,
+            sqlite_where=text(f"kind = '{APPEALED}'"),
+            postgresql_where=text(f"kind = '{APPEALED}'"),
+        ),
+        Index(
+            "uq_credit_ledger_one_appeal_answer",
+            "entry_id",
+            unique=True,
+            sqlite_where=text(f"kind IN ({_sql_list(APPEAL_DECISION_KINDS)})"),
+            postgresql_where=text(f"kind IN ({_sql_list(APPEAL_DECISION_KINDS)})"),
+        ),
     )
     # The benefiting tenant is not the writer: ledger.append is the only writer and checks who
     # may write what.

@@ -22,15 +22,19 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, distinct, or_, select
+from sqlalchemy import and_, distinct, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.assessment import ledger
 from portal.assessment.models import (
     ADJUSTED,
+    APPEAL_DECISION_KINDS,
+    APPEAL_UPHELD,
+    APPEALED,
     APPROVED,
     CORRECTION,
-    DECISION_KINDS,
+    ENTRY_EVENT_KINDS,
+    POINT_KINDS,
     PROPOSED,
     REJECTED,
     CreditLedger,
@@ -60,11 +64,12 @@ STATE_LABELS = {
     APPROVED: "已通过",
     REJECTED: "已驳回",
     ADJUSTED: "已调整",
+    APPEAL_UPHELD: "申诉改分",
 }
 ALL_STATES = "all"
-# What counts towards a total and the ranking: decided entries that kept points, and
-# corrections after the year was locked. Pending proposals never count.
-COUNTED_STATES = (APPROVED, ADJUSTED)
+# What counts towards a total and the ranking: decided entries that kept points (also after an
+# upheld appeal), and corrections after the year was locked. Pending proposals never count.
+COUNTED_STATES = (APPROVED, ADJUSTED, APPEAL_UPHELD)
 CORRECTION_LABEL = "更正"
 # Tenant kinds never ranked, whatever the year's rules say: the assessment office itself.
 NEVER_RANKED_KINDS = frozenset({"office"})
@@ -187,7 +192,7 @@ def _latest_decision_kind():
     decision = aliased(CreditLedger)
     return (
         select(decision.kind)
-        .where(decision.entry_id == CreditLedger.id, decision.kind.in_(DECISION_KINDS))
+        .where(decision.entry_id == CreditLedger.id, decision.kind.in_(POINT_KINDS))
         .order_by(decision.id.desc())
         .limit(1)
         .correlate(CreditLedger)
@@ -305,7 +310,7 @@ def visible_entry(session: Session, entry_id: int) -> CreditLedger | None:
 
 
 def entry_history(session: Session, entry: CreditLedger) -> list[CreditLedger]:
-    """The proposal and every decision about it, oldest first."""
+    """The proposal, every decision about it and its appeal, oldest first."""
     return list(
         session.scalars(
             select(CreditLedger)
@@ -314,13 +319,35 @@ def entry_history(session: Session, entry: CreditLedger) -> list[CreditLedger]:
                     CreditLedger.id == entry.id,
                     and_(
                         CreditLedger.entry_id == entry.id,
-                        CreditLedger.kind.in_(DECISION_KINDS),
+                        CreditLedger.kind.in_(ENTRY_EVENT_KINDS),
                     ),
                 )
             )
             .order_by(CreditLedger.id)
         )
     )
+
+
+def appealed_entries_statement(year: int, which: str = "all"):
+    """The year's proposals with an appeal: ``open`` (unanswered), ``answered`` or ``all``;
+    the longest-waiting appeal first."""
+    appeal = aliased(CreditLedger)
+    answer = aliased(CreditLedger)
+    statement = (
+        select(CreditLedger)
+        .join(appeal, and_(appeal.entry_id == CreditLedger.id, appeal.kind == APPEALED))
+        .where(CreditLedger.year == year, CreditLedger.kind == PROPOSED)
+    )
+    answered = exists(
+        select(answer.id).where(
+            answer.entry_id == CreditLedger.id, answer.kind.in_(APPEAL_DECISION_KINDS)
+        )
+    )
+    if which == "open":
+        statement = statement.where(~answered)
+    elif which == "answered":
+        statement = statement.where(answered)
+    return statement.order_by(appeal.id)
 
 
 def corrections(session: Session, year: int, tenant_id: int | None = None) -> list[CreditLedger]:

@@ -27,7 +27,7 @@ from werkzeug.datastructures import MultiDict
 
 from portal import htmx
 from portal.access import SIGNED_IN, access, roles
-from portal.assessment import ledger, queries, ranking, rules_form, service
+from portal.assessment import appeals, ledger, queries, ranking, rules_form, service
 from portal.assessment.models import (
     ADJUSTED,
     APPROVED,
@@ -36,6 +36,7 @@ from portal.assessment.models import (
     REJECTED,
     ScoringRuleSet,
 )
+from portal.assessment.models import KIND_LABELS as LEDGER_LABELS
 from portal.assessment.scoring import KIND_LABELS, RULE_LABELS, describe
 from portal.audit import service as audit
 from portal.database import utcnow
@@ -44,6 +45,7 @@ from portal.ids import parse_id
 from portal.leads.codes import LIFECYCLE_STAGES, STAGES
 from portal.pagination import parse_page
 from portal.web import current_actor, safe_next
+from portal.workdays.service import load_calendar
 
 bp = Blueprint("assessment", __name__)
 
@@ -59,13 +61,15 @@ DECISION_MISSING = "请选择审核结果：通过、驳回或调整。"
 RULES_AUDIT_ACTION = "credit_rules_changed"
 
 
-def _vocabulary() -> dict:
+def vocabulary() -> dict:
     return {
         "rule_labels": RULE_LABELS,
         "state_labels": queries.STATE_LABELS,
         "decision_labels": DECISION_LABELS,
         "group_labels": ranking.GROUPS,
         "kind_labels": KIND_LABELS,
+        "ledger_labels": LEDGER_LABELS,
+        "answer_labels": appeals.ANSWER_LABELS,
     }
 
 
@@ -78,7 +82,7 @@ def _respond(body: str, errors: dict, status: int | None = None):
     return response
 
 
-def _posted_year(errors: dict) -> int | None:
+def posted_year(errors: dict) -> int | None:
     text = (request.form.get("year") or "").strip()
     if text.isdigit() and queries.FIRST_YEAR <= int(text) <= queries.LAST_YEAR:
         return int(text)
@@ -136,8 +140,9 @@ def credit():
         "summary": queries.summary(db.session, filters.year, tenant.id),
         "corrections": queries.corrections(db.session, filters.year, tenant.id),
         "locked": ledger.year_locked(db.session, filters.year),
+        "publication": appeals.publication(db.session, filters.year),
         "reads_leads": _reads_leads(actor),
-        **_vocabulary(),
+        **vocabulary(),
     }
     if htmx.wants_fragment(CREDIT_TARGET):
         return render_template("assessment/_credit_results.html", **context)
@@ -153,23 +158,36 @@ def credit():
 # ---- one entry --------------------------------------------------------------------------------
 
 
-def _render_entry(entry, errors=None, values=None, status=None):
+def entry_page_response(entry, errors=None, values=None, status=None):
+    """The entry page: its evidence, history, and the form the reader may use now (decide,
+    appeal, answer the appeal); with ``errors`` the refused form's messages and values."""
     actor = current_actor()
     names = queries.tenant_names(db.session)
     (view,) = queries.entry_views(db.session, [entry], names)
     locked = ledger.year_locked(db.session, entry.year)
+    calendar = load_calendar(db.session)
+    own_entry = entry.tenant_id == actor.tenant_id
+    appeal_refusal = appeals.appeal_refusal(db.session, view.state, utcnow(), calendar)
     body = render_template(
         "assessment/entry.html",
         row=view,
         history=queries.entry_history(db.session, entry),
         locked=locked,
         may_decide=_may_decide(actor, view, locked),
-        own_entry=entry.tenant_id == actor.tenant_id,
+        own_entry=own_entry,
         reads_leads=_reads_leads(actor),
+        publication=appeals.publication(db.session, entry.year),
+        appeal_window_ends=appeals.appeal_window_ends(db.session, view.state, calendar),
+        may_appeal=own_entry and actor.has_role(*appeals.APPEAL_ROLES) and not appeal_refusal,
+        appeal_refusal=appeal_refusal,
+        may_answer=actor.has_role("assessor")
+        and view.state.appeal_open
+        and not own_entry
+        and not locked,
         errors=errors or {},
         values=values or {},
         next_url=url_for("assessment.entry_detail", entry_id=entry.id),
-        **_vocabulary(),
+        **vocabulary(),
     )
     return _respond(body, errors or {}, status)
 
@@ -177,23 +195,13 @@ def _render_entry(entry, errors=None, values=None, status=None):
 @bp.route("/assessment/entries/<int:entry_id>")
 @access(SIGNED_IN)
 def entry_detail(entry_id: int):
-    return _render_entry(_entry_or_404(entry_id))
+    return entry_page_response(_entry_or_404(entry_id))
 
 
-def _refusal_status(entry_id: int, tenant_id: int, actor) -> int:
-    """403 for the assessor's own tenant, 409 when the ledger moved on (decided by someone
-    else, or the year locked), 422 for bad input."""
-    if tenant_id == actor.tenant_id:
-        return 403
-    state = ledger.current_state(db.session, [entry_id]).get(entry_id)
-    entry = queries.visible_entry(db.session, entry_id)
-    if state is None or not state.pending or ledger.year_locked(db.session, entry.year):
-        return 409
-    return 422
-
-
-def _decide_one(actor, entry_id: int, decision: str, points, reason: str) -> dict:
-    """Ask the ledger to record one decision and commit it; the refusal's messages otherwise."""
+def _decide_one(
+    actor, entry_id: int, decision: str, points, reason: str
+) -> ledger.LedgerError | None:
+    """Ask the ledger to record one decision and commit it; the refusal otherwise."""
     try:
         ledger.decide(
             db.session,
@@ -205,9 +213,9 @@ def _decide_one(actor, entry_id: int, decision: str, points, reason: str) -> dic
         )
     except ledger.LedgerError as exc:
         db.session.rollback()
-        return exc.errors
+        return exc
     db.session.commit()
-    return {}
+    return None
 
 
 def _row_fragment(entry, errors=None, values=None, next_url=""):
@@ -224,7 +232,7 @@ def _row_fragment(entry, errors=None, values=None, next_url=""):
         row_errors=errors or {},
         row_values=values or {},
         next_url=next_url,
-        **_vocabulary(),
+        **vocabulary(),
     )
 
 
@@ -232,15 +240,15 @@ def _row_fragment(entry, errors=None, values=None, next_url=""):
 @access(ASSESSORS)
 def decide(entry_id: int):
     entry = _entry_or_404(entry_id)
-    tenant_id = entry.tenant_id
     actor = current_actor()
     decision = request.form.get("decision", "")
     reason = request.form.get("reason", "")
     next_url = safe_next(request.form.get("next")) or url_for("assessment.review")
     if decision in DECISION_KINDS:
-        errors = _decide_one(actor, entry_id, decision, request.form.get("points", ""), reason)
+        refusal = _decide_one(actor, entry_id, decision, request.form.get("points", ""), reason)
     else:
-        errors = {"decision": DECISION_MISSING}
+        refusal = ledger.LedgerError({"decision": DECISION_MISSING})
+    errors = refusal.errors if refusal else {}
     row_target = htmx.wants_fragment(f"entry-{entry_id}")
     if not errors:
         message = f"已{DECISION_LABELS[decision]}积分条目 #{entry_id}。"
@@ -249,12 +257,12 @@ def decide(entry_id: int):
             return htmx.add_toast(response, message, "success")
         flash(message, "success")
         return htmx.client_redirect(next_url)
-    status = _refusal_status(entry_id, tenant_id, actor)
+    status = refusal.status
     values = request.form if status == 422 else {}
     if row_target:
         body = _row_fragment(entry, errors, values, next_url)
         return _respond(body, errors, status)
-    return _render_entry(entry, errors, values, status)
+    return entry_page_response(entry, errors, values, status)
 
 
 # ---- the review queue (审核队列) ----------------------------------------------------------------
@@ -286,7 +294,7 @@ def _review_context(filters, page_number: int, result=None) -> dict:
             "assessment.review", page=page.page if page.page > 1 else None, **filters.params()
         ),
         "result": result,
-        **_vocabulary(),
+        **vocabulary(),
     }
 
 
@@ -407,9 +415,9 @@ def _bulk_decide(actor) -> BulkResult:
         if queries.visible_entry(db.session, entry_id) is None:
             result.refuse(entry_id, "积分条目不存在。")
             continue
-        errors = _decide_one(actor, entry_id, decision, points, reason)
-        if errors:
-            result.refuse(entry_id, next(iter(errors.values())))
+        refusal = _decide_one(actor, entry_id, decision, points, reason)
+        if refusal:
+            result.refuse(entry_id, refusal.first_message)
         else:
             result.decided += 1
     _label_refused(result)
@@ -461,13 +469,21 @@ def _ranking_for(year: int):
     return rules, queries.ranking_rows(db.session, year, rules)
 
 
+def _ranking_visible(actor, publication, locked: bool) -> bool:
+    """Before 公示 the ranking is a draft for the assessors and the city only (DESIGN.md §4b)."""
+    return actor.oversees_leads or publication is not None or locked
+
+
 @bp.route("/assessment/ranking")
 @access(SIGNED_IN)
 def ranking_page():
     actor = current_actor()
     errors: list[str] = []
     year = queries.parse_year(request.args.get("year"), errors)
-    rules, rows = _ranking_for(year)
+    publication = appeals.publication(db.session, year)
+    locked = ledger.year_locked(db.session, year)
+    visible = _ranking_visible(actor, publication, locked)
+    rules, rows = _ranking_for(year) if visible else (service.rules_for(db.session, year), [])
     unscored = sorted(set(rules.unscored_kinds) | queries.NEVER_RANKED_KINDS)
     return render_template(
         "assessment/ranking.html",
@@ -475,13 +491,15 @@ def ranking_page():
         years=queries.available_years(db.session),
         errors=errors,
         rows=rows,
-        chart=ranking.ranking_svg(rows),
-        locked=ledger.year_locked(db.session, year),
+        visible=visible,
+        chart=ranking.ranking_svg(rows) if visible else "",
+        locked=locked,
+        publication=publication,
         pending=ledger.pending_count(db.session, year),
         overseer=actor.oversees_leads,
         assessor=actor.has_role("assessor"),
         unscored=[KIND_LABELS.get(kind, kind) for kind in unscored],
-        **_vocabulary(),
+        **vocabulary(),
     )
 
 
@@ -504,6 +522,10 @@ def _export_year(year: int) -> int:
 @access(SIGNED_IN)
 def ranking_xlsx(year: int):
     year = _export_year(year)
+    publication = appeals.publication(db.session, year)
+    if not _ranking_visible(current_actor(), publication, ledger.year_locked(db.session, year)):
+        flash(f"{year} 年度排名尚未公示，公示后方可下载。", "warning")
+        return htmx.client_redirect(url_for("assessment.ranking_page", year=year))
     _rules, rows = _ranking_for(year)
     return _xlsx_response(ranking.ranking_workbook(year, rows), f"{year}年考核排名.xlsx")
 
@@ -649,7 +671,7 @@ def rules_edit():
         values = rules_form.values_from_rules(service.rules_for(db.session, year))
         return _rules_form_page(year, values, {})
     errors: dict[str, str] = {}
-    year = _posted_year(errors)
+    year = posted_year(errors)
     if year is None:
         return _rules_form_page(queries.current_year(), {}, errors)
     errors, status, version = _save_rules(current_actor(), year)
@@ -666,12 +688,13 @@ def rules_edit():
 
 
 def _lock_page(year: int, errors: dict, status=None):
+    year_status = appeals.year_status(db.session, year)
     body = render_template(
         "assessment/lock.html",
         year=year,
         years=queries.available_years(db.session),
-        locked=ledger.year_locked(db.session, year),
-        pending=ledger.pending_count(db.session, year),
+        status=year_status,
+        refusal=year_status.lock_refusal(utcnow()),
         errors=errors,
     )
     return _respond(body, errors, status)
@@ -683,16 +706,16 @@ def lock():
     if request.method == "GET":
         return _lock_page(queries.parse_year(request.args.get("year"), []), {})
     errors: dict[str, str] = {}
-    year = _posted_year(errors)
+    year = posted_year(errors)
     if year is None:
         return _lock_page(queries.current_year(), errors)
     if request.form.get("confirm") != "1":
         return _lock_page(year, {"confirm": "请勾选确认后再锁定。"})
     try:
-        ledger.lock_year(db.session, current_actor(), year)
+        appeals.lock_year(db.session, current_actor(), year)
     except ledger.LedgerError as exc:
         db.session.rollback()
-        return _lock_page(year, exc.errors)
+        return _lock_page(year, exc.errors, exc.status)
     db.session.commit()
     flash(f"已锁定 {year} 年度考核积分；此后只能以更正条目调整。", "success")
     return htmx.client_redirect(url_for("assessment.ranking_page", year=year))
@@ -722,7 +745,7 @@ def corrections():
     if request.method == "GET":
         return _corrections_page(queries.parse_year(request.args.get("year"), []), {}, {})
     errors: dict[str, str] = {}
-    year = _posted_year(errors)
+    year = posted_year(errors)
     tenant_id = parse_id(request.form.get("tenant"))
     if tenant_id is None:
         errors["tenant"] = "请选择要更正的单位。"

@@ -20,6 +20,10 @@ KIND_LABELS = {
     "overdue": "已逾期",
     "escalated": "逾期督办",
     "progress_due": "待更新进展",
+    "credit_published": "考核公示",
+    "credit_appealed": "积分申诉",
+    "appeal_upheld": "申诉成立",
+    "appeal_dismissed": "申诉驳回",
 }
 
 
