@@ -300,12 +300,19 @@ def _template_context():
     }
 
 
-def form_response(body: str, errors: dict[str, str], conflict_field: str | None = None):
+def form_response(
+    body: str,
+    errors: dict[str, str],
+    conflict_field: str | None = None,
+    status: int | None = None,
+):
     """A form page: 200, or 422 for refused input (409 when ``conflict_field`` is among the
-    errors: someone saved in between), with the first message as a toast for htmx requests."""
-    status = 200
-    if errors:
-        status = 409 if conflict_field and conflict_field in errors else 422
+    errors: someone saved in between; ``status`` when the service said why), with the first
+    message as a toast for htmx requests."""
+    if status is None:
+        status = 200
+        if errors:
+            status = 409 if conflict_field and conflict_field in errors else 422
     response = make_response(body, status)
     if errors and htmx.is_htmx():
         htmx.add_toast(response, next(iter(errors.values())), "error")

@@ -5,12 +5,14 @@ on PostgreSQL (TEST_DATABASE_URL)."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from decimal import Decimal
 
 import pytest
 from flask_migrate import downgrade, upgrade
+from openpyxl import load_workbook
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -128,6 +130,7 @@ def test_a_bad_appeal_period_is_refused(app, world, clock, days, message):
 
 
 def test_a_blank_period_means_five_working_days(app, world, clock):
+    decided_entry(app, world)
     publish(app, world, YEAR, "")
     with app.app_context(), wider_scope("cli"):
         assert appeals.publication(db.session, YEAR).working_days == 5
@@ -144,7 +147,13 @@ def test_a_year_is_published_once_and_never_after_the_lock(app, world, clock):
     assert error.errors == {"year": f"{YEAR} 年度已锁定，无需公示。"}
 
 
+def test_a_year_without_entries_is_not_published(app, world, clock):
+    error = refusal(app, world, "office.assessor", appeals.publish, YEAR, "5")
+    assert error.errors == {"year": f"{YEAR} 年度还没有积分条目，无需公示。"}
+
+
 def test_two_assessors_publishing_at_once_publish_once(app, world, clock):
+    decided_entry(app, world)
     logins = Logins(world, ["office.assessor", "city.assessor"] * 2)
 
     def act(session, _):
@@ -525,6 +534,8 @@ def test_the_appeal_flow_through_the_pages(app, http_world, clock):
     assert post(other, f"/assessment/entries/{entry}/appeal", {"text": "x"}).status_code == 404
     listing = other.get(f"/assessment/appeals?year={YEAR}").get_data(as_text=True)
     assert "并非重复线索。" not in listing and "没有待处理的申诉。" in listing
+    queue = assessor.get(f"/assessment/review?year={YEAR}").get_data(as_text=True)
+    assert f"{YEAR} 年度有 1 件申诉待处理" in queue
     listing = assessor.get(f"/assessment/appeals?year={YEAR}").get_data(as_text=True)
     assert (
         "并非重复线索。" in listing
@@ -553,6 +564,13 @@ def test_the_appeal_flow_through_the_pages(app, http_world, clock):
     assert "以下为公示稿" in ranking
     answered = officer.get(f"/assessment/appeals?year={YEAR}&state=answered")
     assert "并非重复线索。" in answered.get_data(as_text=True)
+    # The entries workbook carries the appeal and its answer beside the entry.
+    book = load_workbook(io.BytesIO(officer.get(f"/assessment/{YEAR}/entries.xlsx").data))
+    header, *cells = list(book.active.iter_rows(values_only=True))
+    (row,) = [dict(zip(header, r, strict=True)) for r in cells if r[0] == entry]
+    assert (row["积分"], row["状态"]) == (3.0, "申诉改分")
+    assert row["申诉"] == "county-a.officer：并非重复线索。"
+    assert row["申诉处理"] == "申诉成立（office.assessor）：经核实并非重复。"
 
 
 def test_a_bad_appeal_filter_falls_back_with_a_message(app, http_world):

@@ -188,6 +188,9 @@ FORMS = {
         "reason": "提高基础分。",
     },
     "assessment.lock": {"year": str(current_year()), "confirm": "1"},
+    "appeals.publish": {"year": str(current_year()), "working_days": "5", "confirm": "1"},
+    "appeals.file_appeal": {"text": "计分有误，请复核。"},
+    "appeals.answer_appeal": {"outcome": "appeal_dismissed", "reason": "维持原结果。"},
     "assessment.corrections": {
         "year": str(current_year()),
         "tenant": "3",

@@ -6,17 +6,23 @@ and render a page, or redirect back to the entry with a message."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, render_template, request, url_for
+from flask import Blueprint, flash, render_template, request, url_for
 
 from portal import htmx
 from portal.access import SIGNED_IN, access, roles
 from portal.assessment import appeals, ledger, queries
 from portal.assessment.models import APPEAL_DECISION_KINDS, APPEAL_UPHELD
-from portal.assessment.views import ASSESSORS, entry_page_response, posted_year, vocabulary
+from portal.assessment.views import (
+    ASSESSORS,
+    entry_or_404,
+    entry_page_response,
+    posted_year,
+    vocabulary,
+)
 from portal.database import utcnow
 from portal.extensions import db
 from portal.pagination import paginate, parse_page
-from portal.web import current_actor
+from portal.web import current_actor, form_response
 from portal.workdays.service import load_calendar
 
 bp = Blueprint("appeals", __name__)
@@ -25,14 +31,6 @@ APPELLANTS = roles(*appeals.APPEAL_ROLES)
 APPEALS_PER_PAGE = 30
 OUTCOME_MISSING = "请选择处理结果：申诉成立或驳回申诉。"
 APPEAL_FILTERS = {"open": "待处理", "answered": "已处理", "all": "全部"}
-
-
-def _respond(body: str, errors: dict, status: int | None = None):
-    code = status or (422 if errors else 200)
-    response = make_response(body, code)
-    if errors and htmx.is_htmx():
-        htmx.add_toast(response, next(iter(errors.values())), "error")
-    return response
 
 
 # ---- 公示 -------------------------------------------------------------------------------------
@@ -50,7 +48,7 @@ def _publish_page(year: int, errors: dict, values, status=None):
         errors=errors,
         values=values,
     )
-    return _respond(body, errors, status)
+    return form_response(body, errors, status=status)
 
 
 @bp.route("/assessment/publish", methods=["GET", "POST"])
@@ -77,17 +75,10 @@ def publish():
 # ---- 申诉 -------------------------------------------------------------------------------------
 
 
-def _entry_or_404(entry_id: int):
-    entry = queries.visible_entry(db.session, entry_id)
-    if entry is None:
-        abort(404)
-    return entry
-
-
 @bp.route("/assessment/entries/<int:entry_id>/appeal", methods=["POST"])
 @access(APPELLANTS)
 def file_appeal(entry_id: int):
-    entry = _entry_or_404(entry_id)
+    entry = entry_or_404(entry_id)
     try:
         appeals.file_appeal(db.session, current_actor(), entry_id, request.form.get("text"))
     except ledger.LedgerError as exc:
@@ -101,7 +92,7 @@ def file_appeal(entry_id: int):
 @bp.route("/assessment/entries/<int:entry_id>/appeal/answer", methods=["POST"])
 @access(ASSESSORS)
 def answer_appeal(entry_id: int):
-    entry = _entry_or_404(entry_id)
+    entry = entry_or_404(entry_id)
     outcome = request.form.get("outcome", "")
     if outcome not in APPEAL_DECISION_KINDS:
         return entry_page_response(entry, {"outcome": OUTCOME_MISSING}, request.form)

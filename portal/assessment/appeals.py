@@ -80,18 +80,13 @@ def publication(session: Session, year: int) -> Publication | None:
 def appeal_window_ends(
     session: Session, state: EntryState, calendar: WorkCalendar | None = None
 ) -> datetime | None:
-    """When appeals against this entry close; None while it is undecided or unpublished."""
+    """When appeals against this entry close; None while it is undecided, unpublished or
+    already appealed (an upheld appeal's answer is the entry's latest decision: its time would
+    not be the review's)."""
     found = publication(session, state.year)
-    if found is None or state.pending:
+    if found is None or state.pending or state.appeal is not None:
         return None
-    return found.window_ends(calendar or load_calendar(session), _first_decision_at(state))
-
-
-def _first_decision_at(state: EntryState) -> datetime | None:
-    # An upheld appeal replaced the decision's time; the window was the review decision's.
-    if state.appeal is not None:
-        return min(state.appeal.appealed_at, state.decided_at or state.appeal.appealed_at)
-    return state.decided_at
+    return found.window_ends(calendar or load_calendar(session), state.decided_at)
 
 
 # ---- publishing -------------------------------------------------------------------------------
@@ -123,6 +118,13 @@ def publish(session: Session, actor: Actor, year: int, working_days) -> CreditLe
         ledger.lock_chain(session)
         if ledger.year_locked(session, year):
             raise LedgerError({"year": f"{year} 年度已锁定，无需公示。"}, status=409)
+        has_entries = session.scalar(
+            select(CreditLedger.id)
+            .where(CreditLedger.year == year, CreditLedger.kind == PROPOSED)
+            .limit(1)
+        )
+        if has_entries is None:
+            raise LedgerError({"year": f"{year} 年度还没有积分条目，无需公示。"}, status=409)
         earlier = publication(session, year)
         if earlier is not None:
             when, who = _local(earlier.published_at), earlier.published_by
@@ -184,7 +186,7 @@ def appeal_refusal(
         return "该条目尚未审核，审核后方可申诉。"
     if state.appeal is not None:
         return "该条目已提出过申诉，每个条目只能申诉一次。"
-    ends = found.window_ends(calendar or load_calendar(session), _first_decision_at(state))
+    ends = found.window_ends(calendar or load_calendar(session), state.decided_at)
     if now > ends:
         return f"申诉期已于 {deadline_day(ends).isoformat()} 结束。"
     return None

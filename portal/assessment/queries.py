@@ -22,7 +22,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, distinct, exists, or_, select
+from sqlalchemy import and_, distinct, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from portal.assessment import ledger
@@ -348,6 +348,12 @@ def appealed_entries_statement(year: int, which: str = "all"):
     elif which == "answered":
         statement = statement.where(answered)
     return statement.order_by(appeal.id)
+
+
+def open_appeal_count(session: Session, year: int) -> int:
+    """Unanswered appeals of the year among the entries the scope sees."""
+    found = appealed_entries_statement(year, "open").order_by(None).subquery()
+    return session.scalar(select(func.count()).select_from(found))
 
 
 def corrections(session: Session, year: int, tenant_id: int | None = None) -> list[CreditLedger]:

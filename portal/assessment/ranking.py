@@ -117,7 +117,18 @@ def ranking_svg(rows: Sequence[RankingRow]) -> Markup:
 # ---- the workbooks ------------------------------------------------------------------------------
 
 RANKING_HEADERS = ["名次", "单位", *GROUPS.values(), "合计"]
-ENTRY_HEADERS = ["条目编号", "单位", "规则", "积分", "状态", "依据", "审核人", "理由"]
+ENTRY_HEADERS = [
+    "条目编号",
+    "单位",
+    "规则",
+    "积分",
+    "状态",
+    "依据",
+    "审核人",
+    "理由",
+    "申诉",
+    "申诉处理",
+]
 
 
 def ranking_workbook(year: int, rows: Sequence[RankingRow]) -> bytes:
@@ -150,7 +161,7 @@ def entries_workbook(year: int, entries: Iterable[Sequence]) -> bytes:
     sheet.append(ENTRY_HEADERS)
     for entry in entries:
         sheet.append([float(v) if isinstance(v, Decimal) else v for v in entry])
-    _tidy(sheet, [10, 28, 16, 8, 10, 60, 12, 30])
+    _tidy(sheet, [10, 28, 16, 8, 10, 60, 12, 30, 40, 40])
     return _saved(book)
 
 

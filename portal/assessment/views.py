@@ -44,7 +44,7 @@ from portal.extensions import db
 from portal.ids import parse_id
 from portal.leads.codes import LIFECYCLE_STAGES, STAGES
 from portal.pagination import parse_page
-from portal.web import current_actor, safe_next
+from portal.web import current_actor, form_response, safe_next
 from portal.workdays.service import load_calendar
 
 bp = Blueprint("assessment", __name__)
@@ -73,15 +73,6 @@ def vocabulary() -> dict:
     }
 
 
-def _respond(body: str, errors: dict, status: int | None = None):
-    """The body with 200, or 422 (or ``status``) for refused input, with a toast for htmx."""
-    code = status or (422 if errors else 200)
-    response = make_response(body, code)
-    if errors and htmx.is_htmx():
-        htmx.add_toast(response, next(iter(errors.values())), "error")
-    return response
-
-
 def posted_year(errors: dict) -> int | None:
     text = (request.form.get("year") or "").strip()
     if text.isdigit() and queries.FIRST_YEAR <= int(text) <= queries.LAST_YEAR:
@@ -90,7 +81,7 @@ def posted_year(errors: dict) -> int | None:
     return None
 
 
-def _entry_or_404(entry_id: int):
+def entry_or_404(entry_id: int):
     entry = queries.visible_entry(db.session, entry_id)
     if entry is None:
         abort(404)
@@ -189,13 +180,13 @@ def entry_page_response(entry, errors=None, values=None, status=None):
         next_url=url_for("assessment.entry_detail", entry_id=entry.id),
         **vocabulary(),
     )
-    return _respond(body, errors or {}, status)
+    return form_response(body, errors or {}, status=status)
 
 
 @bp.route("/assessment/entries/<int:entry_id>")
 @access(SIGNED_IN)
 def entry_detail(entry_id: int):
-    return entry_page_response(_entry_or_404(entry_id))
+    return entry_page_response(entry_or_404(entry_id))
 
 
 def _decide_one(
@@ -239,7 +230,7 @@ def _row_fragment(entry, errors=None, values=None, next_url=""):
 @bp.route("/assessment/entries/<int:entry_id>/decide", methods=["POST"])
 @access(ASSESSORS)
 def decide(entry_id: int):
-    entry = _entry_or_404(entry_id)
+    entry = entry_or_404(entry_id)
     actor = current_actor()
     decision = request.form.get("decision", "")
     reason = request.form.get("reason", "")
@@ -261,7 +252,7 @@ def decide(entry_id: int):
     values = request.form if status == 422 else {}
     if row_target:
         body = _row_fragment(entry, errors, values, next_url)
-        return _respond(body, errors, status)
+        return form_response(body, errors, status=status)
     return entry_page_response(entry, errors, values, status)
 
 
@@ -311,6 +302,7 @@ def review():
         years=queries.available_years(db.session),
         tenants=queries.tenants_in_order(db.session),
         bulk_values={},
+        open_appeals=queries.open_appeal_count(db.session, filters.year),
         **context,
     )
 
@@ -555,6 +547,7 @@ def entries_xlsx(year: int):
             view.evidence.text(),
             view.state.decided_by or "",
             view.state.reason,
+            *_appeal_cells(view.state.appeal),
         ]
         for view in queries.entry_views(db.session, entries, names)
     ]
@@ -568,6 +561,8 @@ def entries_xlsx(year: int):
             "年度锁定后更正",
             row.actor_name,
             row.reason,
+            "",
+            "",
         ]
         for row in queries.corrections(db.session, filters.year, filters.tenant)
     ]
@@ -575,6 +570,16 @@ def entries_xlsx(year: int):
     if filters.tenant:
         name += f"-{names.get(filters.tenant, '')}"
     return _xlsx_response(ranking.entries_workbook(filters.year, rows), f"{name}.xlsx")
+
+
+def _appeal_cells(appeal) -> tuple[str, str]:
+    if appeal is None:
+        return "", ""
+    filed = f"{appeal.appealed_by}：{appeal.text}"
+    if appeal.open:
+        return filed, "待处理"
+    answer = f"{appeals.ANSWER_LABELS[appeal.outcome]}（{appeal.answered_by}）：{appeal.answer}"
+    return filed, answer
 
 
 # ---- the rules (计分规则) -----------------------------------------------------------------------
@@ -618,7 +623,7 @@ def _rules_form_page(year: int, values: dict, errors: dict, status=None):
         kinds=KIND_LABELS,
         locked=ledger.year_locked(db.session, year),
     )
-    return _respond(body, errors, status)
+    return form_response(body, errors, status=status)
 
 
 def _save_rules(actor, year: int) -> tuple[dict, int | None, int | None]:
@@ -697,7 +702,7 @@ def _lock_page(year: int, errors: dict, status=None):
         refusal=year_status.lock_refusal(utcnow()),
         errors=errors,
     )
-    return _respond(body, errors, status)
+    return form_response(body, errors, status=status)
 
 
 @bp.route("/assessment/lock", methods=["GET", "POST"])
@@ -736,7 +741,7 @@ def _corrections_page(year: int, errors: dict, values, status=None):
         errors=errors,
         values=values,
     )
-    return _respond(body, errors, status)
+    return form_response(body, errors, status=status)
 
 
 @bp.route("/assessment/corrections", methods=["GET", "POST"])
