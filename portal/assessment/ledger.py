@@ -9,7 +9,7 @@ Plain functions over a session and an audit ``Actor``; no Flask here.
   correction to a locked year (``appeals`` publishes a year, takes appeals and locks it).
   The proposal row never changes.
 - :func:`current_state` folds the decisions into each proposal's state; :func:`verify` walks
-  the chain like ``audit.verify_chain``.
+  the chain with ``audit.walk_chain``, as ``audit.verify_chain`` does.
 
 Lock order: every ledger writer takes the audit chain's lock first, then the ledger's. A
 transaction that records an audit event and then proposes credit (a landing) and one that
@@ -55,7 +55,14 @@ from portal.assessment.scoring import (
     round_points,
 )
 from portal.audit.models import GENESIS_HASH
-from portal.audit.service import AUDIT_CHAIN_LOCK_KEY, Actor, canonical_json, record
+from portal.audit.service import (
+    AUDIT_CHAIN_LOCK_KEY,
+    Actor,
+    ChainReport,
+    canonical_json,
+    record,
+    walk_chain,
+)
 from portal.database import utcnow
 from portal.validation import InputError
 from tenants.models import Tenant
@@ -165,15 +172,8 @@ class EntryState:
         return self.appeal is not None and self.appeal.open
 
 
-@dataclass(frozen=True)
-class LedgerReport:
-    checked: int
-    broken_id: int | None = None
-    reason: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.broken_id is None
+# What ``verify`` returns: rows checked, and the first broken row's id and why.
+LedgerReport = ChainReport
 
 
 # ---- rule sets as stored text -----------------------------------------------------------------
@@ -293,27 +293,14 @@ def _audit(session: Session, actor: Actor, row: CreditLedger) -> None:
 
 def verify(session: Session, batch_size: int = 1000) -> LedgerReport:
     """Walk the chain in id order and report the first row whose link or content is wrong."""
-    expected_prev = GENESIS_HASH
-    checked = last_id = 0
     with wider_scope("assessors"):
-        while True:
-            batch = session.scalars(
-                select(CreditLedger)
-                .where(CreditLedger.id > last_id)
-                .order_by(CreditLedger.id)
-                .limit(batch_size)
-                .execution_options(populate_existing=True)
-            ).all()
-            if not batch:
-                return LedgerReport(checked)
-            for row in batch:
-                if row.prev_hash != expected_prev:
-                    return LedgerReport(checked, row.id, "与前一条记录的哈希链接不符")
-                if row_hash(row) != row.hash:
-                    return LedgerReport(checked, row.id, "内容与其哈希不符")
-                expected_prev = row.hash
-                checked += 1
-                last_id = row.id
+        return walk_chain(
+            session,
+            CreditLedger,
+            row_hash,
+            batch_size,
+            ("与前一条记录的哈希链接不符", "内容与其哈希不符"),
+        )
 
 
 # ---- proposals --------------------------------------------------------------------------------

@@ -183,25 +183,39 @@ class ChainReport:
 
 def verify_chain(session: Session, batch_size: int = 1000) -> ChainReport:
     """Walk the chain in order and report the first event whose link or content is wrong."""
-    expected_prev = GENESIS_HASH
-    checked = 0
-    last_id = 0
     with wider_scope("audit_chain"):
-        while True:
-            batch = session.scalars(
-                select(AuditEvent)
-                .where(AuditEvent.id > last_id)
-                .order_by(AuditEvent.id)
-                .limit(batch_size)
-                .execution_options(populate_existing=True)
-            ).all()
-            if not batch:
-                return ChainReport(checked)
-            for event in batch:
-                if event.prev_hash != expected_prev:
-                    return ChainReport(checked, event.id, "previous-hash link does not match")
-                if event_hash(event) != event.hash:
-                    return ChainReport(checked, event.id, "content does not match its hash")
-                expected_prev = event.hash
-                checked += 1
-                last_id = event.id
+        return walk_chain(
+            session,
+            AuditEvent,
+            event_hash,
+            batch_size,
+            ("previous-hash link does not match", "content does not match its hash"),
+        )
+
+
+def walk_chain(session: Session, model, hash_of, batch_size: int, messages) -> ChainReport:
+    """Walk a hash-chained table (``id``, ``prev_hash``, ``hash``) in id order, in batches read
+    afresh from the database, and report the first row whose link or content is wrong.
+    ``messages``: what to say of a broken link and of altered content. The caller opens the
+    scope that lets it read every row."""
+    broken_link, altered = messages
+    expected_prev = GENESIS_HASH
+    checked = last_id = 0
+    while True:
+        batch = session.scalars(
+            select(model)
+            .where(model.id > last_id)
+            .order_by(model.id)
+            .limit(batch_size)
+            .execution_options(populate_existing=True)
+        ).all()
+        if not batch:
+            return ChainReport(checked)
+        for row in batch:
+            if row.prev_hash != expected_prev:
+                return ChainReport(checked, row.id, broken_link)
+            if hash_of(row) != row.hash:
+                return ChainReport(checked, row.id, altered)
+            expected_prev = row.hash
+            checked += 1
+            last_id = row.id
