@@ -145,7 +145,7 @@ def seed_command():
         f"demo city ready: {created['tenants']} tenants, {created['users']} users, "
         f"{created['chains']} industry chains, {created['leads']} leads and "
         f"{created['referrals']} referrals, {created['policies']} policies, "
-        f"{created['credit_entries']} credit entries ({created['credit_decisions']} decided) "
-        "created "
+        f"{created['credit_entries']} credit entries ({created['credit_decisions']} decided, "
+        f"{created['credit_appeals']} appealed) created "
         f"({len(DEMO_TENANTS)} tenants, {len(demo_users())} demo accounts in all)"
     )
