@@ -52,6 +52,9 @@ def test_register_a_policy_with_a_pdf_find_it_and_download_it(portal: Portal, tm
     page.get_by_role("button", name="退出").click()
     portal.sign_in("dean.admin")
     page.get_by_role("link", name="政策文件", exact=True).click()
+    # The new page first, then its htmx wiring: settled() alone may run before the click's
+    # request starts, and a filter typed before htmx processed the form sends nothing.
+    expect(page).to_have_url(re.compile(r"/policies$"))
     portal.settled()
     page.get_by_label("标题、文号或发布机构").fill("江府发〔2024〕12")
     table = page.get_by_test_id("policy-table")
