@@ -3,12 +3,10 @@ year (公示, then the appeal window running out)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from portal.assessment import appeals
 from portal.extensions import db
 from tenants.scoping import wider_scope
-from tests.referral_helpers import acting, shanghai
+from tests.referral_helpers import Clock, acting, shanghai
 
 # Every module of the assessment that reads the time.
 CLOCKED_MODULES = (
@@ -21,22 +19,13 @@ CLOCKED_MODULES = (
 START = shanghai(2026, 11, 2, 10)
 
 
-class LedgerClock:
+class LedgerClock(Clock):
     """The assessment's clock: every ledger row is stamped with it, appeal windows read it."""
 
+    MODULES = CLOCKED_MODULES
+
     def __init__(self, monkeypatch, start=START):
-        self.now = start
-        for module in CLOCKED_MODULES:
-            monkeypatch.setattr(f"{module}.utcnow", self)
-
-    def __call__(self):
-        return self.now
-
-    def set(self, moment):
-        self.now = moment
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
+        super().__init__(monkeypatch, start)
 
 
 def run_as(app, world, login: str, call, *args, **kwargs):

@@ -68,11 +68,14 @@ def shanghai(year, month, day, hour=0, minute=0, second=0):
 
 
 class Clock:
-    """The services' clock (portal.referrals.service.utcnow, portal.leads.service.utcnow)."""
+    """The services' clock: ``utcnow`` of each module named (by default the workflow's,
+    portal.referrals.service and portal.leads.service)."""
 
-    def __init__(self, monkeypatch, start):
+    MODULES = ("portal.referrals.service", "portal.leads.service")
+
+    def __init__(self, monkeypatch, start, modules=None):
         self.now = start
-        for module in ("portal.referrals.service", "portal.leads.service"):
+        for module in modules or self.MODULES:
             monkeypatch.setattr(f"{module}.utcnow", self)
 
     def __call__(self):

@@ -43,7 +43,7 @@ from portal.database import utcnow
 from portal.extensions import db
 from tenants.scoping import wider_scope
 from tests import test_migrations
-from tests.assessment_helpers import LedgerClock, lock_after_appeals
+from tests.assessment_helpers import LedgerClock, lock_after_appeals, run_as
 from tests.conftest import make_user, race
 from tests.referral_helpers import acting
 
@@ -69,19 +69,6 @@ def system_propose(app, proposals, year=YEAR) -> list[int]:
         rows = ledger.propose(db.session, SYSTEM, year, proposals)
         db.session.commit()
         return [row.id for row in rows]
-
-
-def as_user(app, world, login: str, call, *args, **kwargs):
-    """Run ``call(session, actor, *args)`` as ``login`` in their request scope; commit, or roll
-    back and re-raise."""
-    with app.app_context(), acting(world, login) as actor:
-        try:
-            result = call(db.session, actor, *args, **kwargs)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
-        return getattr(result, "id", result)
 
 
 def rows(app) -> list[dict]:
@@ -369,11 +356,11 @@ def test_concurrent_replays_of_the_same_proposals_append_each_once(app, world):
 
 
 def test_rows_form_a_chain_that_verifies_after_a_round_trip(app, world, entries):
-    as_user(app, world, "office.assessor", ledger.decide, entries["county_a"], APPROVED)
-    as_user(
+    run_as(app, world, "office.assessor", ledger.decide, entries["county_a"], APPROVED)
+    run_as(
         app, world, "office.assessor", ledger.decide, entries["county_b"], REJECTED, reason="重复"
     )
-    as_user(
+    run_as(
         app,
         world,
         "city.assessor",
@@ -472,10 +459,10 @@ def test_cli_verify_on_an_empty_ledger(app):
 
 def _decided_ledger(app, world, entries) -> dict[str, int]:
     """Proposals plus a rejection with a reason: (label -> row id) of rows to tamper with."""
-    reject = as_user(
+    reject = run_as(
         app, world, "office.assessor", ledger.decide, entries["county_b"], REJECTED, reason="重复"
     )
-    as_user(app, world, "office.assessor", ledger.decide, entries["county_a"], APPROVED)
+    run_as(app, world, "office.assessor", ledger.decide, entries["county_a"], APPROVED)
     return {"proposed": entries["dept"], "rejection": reject, "first": entries["county_a"]}
 
 
@@ -640,7 +627,7 @@ def test_migration_0009_creates_and_drops_the_guard(fresh_app):
 
 def test_a_decision_is_a_new_row_and_the_proposal_never_changes(app, world, entries):
     before = rows(app)
-    decision = as_user(app, world, "office.assessor", ledger.decide, entries["county_a"], APPROVED)
+    decision = run_as(app, world, "office.assessor", ledger.decide, entries["county_a"], APPROVED)
     after = rows(app)
     assert after[: len(before)] == before
     assert [r["id"] for r in after[len(before) :]] == [decision]
@@ -664,10 +651,10 @@ def test_a_decision_is_a_new_row_and_the_proposal_never_changes(app, world, entr
 
 
 def test_reject_and_adjust_record_the_points_that_count(app, world, entries):
-    as_user(
+    run_as(
         app, world, "office.assessor", ledger.decide, entries["county_a"], REJECTED, reason="重复"
     )
-    as_user(
+    run_as(
         app,
         world,
         "office.assessor",
@@ -697,10 +684,10 @@ def test_an_assessor_never_decides_for_their_own_tenant(
 ):
     entry = entries[beneficiary]
     with pytest.raises(ledger.LedgerError) as caught:
-        as_user(app, world, refused, ledger.decide, entry, APPROVED)
+        run_as(app, world, refused, ledger.decide, entry, APPROVED)
     assert caught.value.errors == {"entry": "不能审核本单位受益的积分条目。"}
     assert states(app, [entry])[entry].pending
-    as_user(app, world, allowed, ledger.decide, entry, APPROVED)
+    run_as(app, world, allowed, ledger.decide, entry, APPROVED)
     assert states(app, [entry])[entry].state == APPROVED
 
 
@@ -716,7 +703,7 @@ def test_non_assessors_are_refused(app, world, entries, login):
         (ledger.correct, (YEAR, world.tenants["county_b"], "1", "补记")),
     ):
         with pytest.raises(PermissionError):
-            as_user(app, world, login, call, *args)
+            run_as(app, world, login, call, *args)
     assert rows(app) == before
 
 
@@ -746,7 +733,7 @@ def test_non_assessors_are_refused(app, world, entries, login):
 def test_refused_input_appends_nothing(app, world, entries, decision, kwargs, errors):
     before = rows(app)
     with pytest.raises(ledger.LedgerError) as caught:
-        as_user(
+        run_as(
             app, world, "office.assessor", ledger.decide, entries["county_a"], decision, **kwargs
         )
     assert caught.value.errors == errors
@@ -755,16 +742,16 @@ def test_refused_input_appends_nothing(app, world, entries, decision, kwargs, er
 
 
 def test_an_approval_needs_no_reason_and_keeps_one_given(app, world, entries):
-    as_user(
+    run_as(
         app, world, "office.assessor", ledger.decide, entries["county_a"], APPROVED, reason="核实"
     )
     assert states(app, [entries["county_a"]])[entries["county_a"]].reason == "核实"
 
 
 def test_an_entry_is_decided_once(app, world, entries):
-    as_user(app, world, "office.assessor", ledger.decide, entries["county_a"], APPROVED)
+    run_as(app, world, "office.assessor", ledger.decide, entries["county_a"], APPROVED)
     with pytest.raises(ledger.LedgerError) as caught:
-        as_user(
+        run_as(
             app, world, "city.assessor", ledger.decide, entries["county_a"], REJECTED, reason="x"
         )
     assert "不能重复审核" in caught.value.first_message
@@ -772,10 +759,10 @@ def test_an_entry_is_decided_once(app, world, entries):
 
 
 def test_only_proposals_can_be_decided(app, world, entries):
-    decision = as_user(app, world, "office.assessor", ledger.decide, entries["county_a"], APPROVED)
+    decision = run_as(app, world, "office.assessor", ledger.decide, entries["county_a"], APPROVED)
     for target in (decision, 10**6):
         with pytest.raises(ledger.LedgerError) as caught:
-            as_user(app, world, "city.assessor", ledger.decide, target, APPROVED)
+            run_as(app, world, "city.assessor", ledger.decide, target, APPROVED)
         assert caught.value.errors == {"entry": "积分条目不存在。"}
 
 
@@ -824,24 +811,24 @@ def test_a_year_with_pending_entries_cannot_be_locked(app, world, entries, clock
     appeals_module_publish(app, world)
     clock.advance(days=30)
     with pytest.raises(ledger.LedgerError) as caught:
-        as_user(app, world, "office.assessor", appeals.lock_year, YEAR)
+        run_as(app, world, "office.assessor", appeals.lock_year, YEAR)
     assert caught.value.errors == {"year": f"{YEAR} 年度尚有 5 条积分条目未审核，不能锁定。"}
 
 
 def appeals_module_publish(app, world):
-    as_user(app, world, "office.assessor", appeals.publish, YEAR, "1")
+    run_as(app, world, "office.assessor", appeals.publish, YEAR, "1")
 
 
 def _decide_all(app, world, entries) -> None:
     for key, entry in entries.items():
         login = "city.assessor" if key == "office" else "office.assessor"
-        as_user(app, world, login, ledger.decide, entry, APPROVED)
+        run_as(app, world, login, ledger.decide, entry, APPROVED)
 
 
 def test_a_locked_year_refuses_decisions_and_takes_corrections(app, world, entries, tenants, clock):
     _decide_all(app, world, entries)
     with pytest.raises(ledger.LedgerError, match="尚未锁定"):
-        as_user(app, world, "office.assessor", ledger.correct, YEAR, tenants["dept"], "1", "补记")
+        run_as(app, world, "office.assessor", ledger.correct, YEAR, tenants["dept"], "1", "补记")
     locked = lock_after_appeals(app, world, clock, YEAR)
     lock_row = rows(app)[-1]
     assert (lock_row["id"], lock_row["kind"], lock_row["tenant_id"], lock_row["points"]) == (
@@ -852,18 +839,18 @@ def test_a_locked_year_refuses_decisions_and_takes_corrections(app, world, entri
     )
 
     with pytest.raises(ledger.LedgerError) as caught:
-        as_user(
+        run_as(
             app, world, "office.assessor", ledger.decide, entries["dept"], REJECTED, reason="复核"
         )
     assert caught.value.errors == {"entry": "该年度已锁定，只能以更正条目调整。"}
     with pytest.raises(ledger.LedgerError, match="已锁定"):
-        as_user(app, world, "city.assessor", appeals.lock_year, YEAR)
+        run_as(app, world, "city.assessor", appeals.lock_year, YEAR)
     # New proposals are refused; replaying stored ones is still a no-op.
     with pytest.raises(ledger.LedgerError, match="不再接受"):
         system_propose(app, [prop("land:9:dept", tenants["dept"])])
     assert system_propose(app, [prop("land:1:dept", tenants["dept"])]) == []
 
-    correction = as_user(
+    correction = run_as(
         app, world, "office.assessor", ledger.correct, YEAR, tenants["dept"], "-1.5", "申诉复核"
     )
     row = rows(app)[-1]
@@ -901,7 +888,7 @@ def test_refused_corrections(app, world, entries, clock, login, tenant, points, 
     before = rows(app)
     tenant_id = world.tenants[tenant] if tenant else 10**6
     with pytest.raises(ledger.LedgerError) as caught:
-        as_user(app, world, login, ledger.correct, YEAR, tenant_id, points, reason)
+        run_as(app, world, login, ledger.correct, YEAR, tenant_id, points, reason)
     assert caught.value.errors == errors
     assert rows(app) == before
 
@@ -944,7 +931,7 @@ def test_a_tenant_sees_its_own_entries_the_city_and_assessors_see_all(app, world
 
 
 def test_current_state_and_get_follow_the_scope(app, world, entries):
-    as_user(app, world, "office.assessor", ledger.decide, entries["county_a"], APPROVED)
+    run_as(app, world, "office.assessor", ledger.decide, entries["county_a"], APPROVED)
     ids = [entries["county_a"], entries["county_b"]]
     with app.app_context(), acting(world, "county-b.officer"):
         assert set(ledger.current_state(db.session, ids)) == {entries["county_b"]}

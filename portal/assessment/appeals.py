@@ -149,9 +149,7 @@ def _notify_published(session: Session, year: int, days: int) -> None:
         f"{year} 年度考核积分排名已公示。对本单位积分条目有异议的，"
         f"请在审核或公示后 {days} 个工作日内提出申诉。"
     )
-    url = f"/assessment?year={year}"
-    for tenant_id in session.scalars(select(Tenant.id).where(Tenant.active.is_(True))):
-        notify.notify_tenant(session, tenant_id, "credit_published", text, url=url)
+    notify.notify_every_tenant(session, "credit_published", text, url=f"/assessment?year={year}")
 
 
 # ---- appeals ----------------------------------------------------------------------------------
@@ -207,23 +205,15 @@ def file_appeal(session: Session, actor: Actor, entry_id: int, text) -> CreditLe
             raise LedgerError({"entry": refusal}, status=409)
         if errors:
             raise LedgerError(errors)
-        row = ledger.append(
-            session,
-            actor,
-            year=entry.year,
-            tenant_id=entry.tenant_id,
-            kind=APPEALED,
-            entry_id=entry.id,
-            rule=entry.rule,
-            points=state.points,
-            reason=reason,
-        )
-        notify_assessors(
+        row = ledger.append_about(session, actor, entry, APPEALED, state.points, reason)
+        # The assessors of every tenant but the appealing one (they may not answer it).
+        notify.notify_every_tenant(
             session,
             "credit_appealed",
             f"{_tenant_name(session, entry.tenant_id)} 对积分条目 #{entry.id} 提出申诉，请处理。",
-            f"/assessment/entries/{entry.id}",
-            exclude_tenant=entry.tenant_id,
+            url=f"/assessment/entries/{entry.id}",
+            roles=("assessor",),
+            except_tenant=entry.tenant_id,
         )
     return row
 
@@ -252,17 +242,7 @@ def answer_appeal(
         text = ledger.clean_reason(reason, "处理申诉须填写理由。", errors)
         if errors:
             raise LedgerError(errors)
-        row = ledger.append(
-            session,
-            actor,
-            year=entry.year,
-            tenant_id=entry.tenant_id,
-            kind=outcome,
-            entry_id=entry.id,
-            rule=entry.rule,
-            points=new_points,
-            reason=text,
-        )
+        row = ledger.append_about(session, actor, entry, outcome, new_points, text)
         notify.notify_tenant(
             session,
             entry.tenant_id,
@@ -284,16 +264,6 @@ def _check_answerable(session: Session, state: EntryState) -> None:
             {"entry": f"该申诉已由 {state.appeal.answered_by} 处理（{label}），请刷新后查看。"},
             status=409,
         )
-
-
-def notify_assessors(
-    session: Session, kind: str, text: str, url: str, exclude_tenant: int | None = None
-) -> None:
-    """Notify every tenant's assessors (but not those of the tenant the matter concerns)."""
-    with wider_scope("notify"):
-        tenant_ids = set(session.scalars(select(Tenant.id).where(Tenant.active.is_(True))))
-    for tenant_id in sorted(tenant_ids - {exclude_tenant}):
-        notify.notify_tenant(session, tenant_id, kind, text, url=url, roles=("assessor",))
 
 
 def _tenant_name(session: Session, tenant_id: int) -> str:

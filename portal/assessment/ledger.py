@@ -273,6 +273,24 @@ def append(session: Session, actor: Actor, **fields) -> CreditLedger:
     return row
 
 
+def append_about(
+    session: Session, actor: Actor, entry: CreditLedger, kind: str, points, reason: str
+) -> CreditLedger:
+    """Append a row about one proposal (a decision, an appeal, an answer): it carries the
+    proposal's year, tenant and rule and names it in ``entry_id``."""
+    return append(
+        session,
+        actor,
+        year=entry.year,
+        tenant_id=entry.tenant_id,
+        kind=kind,
+        entry_id=entry.id,
+        rule=entry.rule,
+        points=points,
+        reason=reason,
+    )
+
+
 def _audit(session: Session, actor: Actor, row: CreditLedger) -> None:
     after = {
         "year": row.year,
@@ -552,17 +570,7 @@ def decide(
         text = clean_reason(reason, required, errors)
         if errors:
             raise LedgerError(errors)
-        return append(
-            session,
-            actor,
-            year=entry.year,
-            tenant_id=entry.tenant_id,
-            kind=decision,
-            entry_id=entry.id,
-            rule=entry.rule,
-            points=new_points,
-            reason=text,
-        )
+        return append_about(session, actor, entry, decision, new_points, text)
 
 
 def correct(

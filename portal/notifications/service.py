@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from portal.database import utcnow
 from portal.notifications.models import Notification
-from tenants.models import User
+from tenants.models import Tenant, User
 from tenants.scoping import wider_scope
 
 HANDLER_ROLES = ("officer", "head")
@@ -43,6 +43,29 @@ def notify_tenant(
             if user.has_role(*roles)
         ]
         return _write(session, users, kind, text, referral_id, lead_id, url, dedupe)
+
+
+def notify_every_tenant(
+    session: Session,
+    kind: str,
+    text: str,
+    *,
+    url: str = "",
+    roles=HANDLER_ROLES,
+    except_tenant: int | None = None,
+) -> int:
+    """Notify the active users holding one of ``roles`` in every active tenant (but
+    ``except_tenant``), with one read of the users. Returns rows written."""
+    with wider_scope("notify"):
+        statement = (
+            select(User)
+            .join(Tenant, Tenant.id == User.tenant_id)
+            .where(User.active.is_(True), Tenant.active.is_(True))
+        )
+        if except_tenant is not None:
+            statement = statement.where(User.tenant_id != except_tenant)
+        users = [user for user in session.scalars(statement) if user.has_role(*roles)]
+        return _write(session, users, kind, text, None, None, url, None)
 
 
 def _write(session, users, kind, text, referral_id, lead_id, url, dedupe) -> int:
