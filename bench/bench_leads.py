@@ -644,6 +644,9 @@ def main(argv=None) -> int:
     parser.add_argument("--server", choices=("auto", "gunicorn", "werkzeug"), default="auto")
     parser.add_argument("--keep-db", metavar="PATH", help="build the database here, or reuse it")
     parser.add_argument("--build-only", action="store_true", help="build --keep-db and stop")
+    parser.add_argument(
+        "--no-breakdown", action="store_true", help="skip the in-process breakdown after the run"
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -677,35 +680,48 @@ def main(argv=None) -> int:
         finally:
             process.terminate()
             process.wait(timeout=30)
-        report(rows, targets, args, server)
+        extra = []
+        if not args.no_breakdown:
+            print("  measuring in process (breakdown)", flush=True)
+            extra = breakdown_lines(breakdown(path, targets, min(args.requests, 200)), rows)
+        report(rows, targets, args, server, extra)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 
-def run_pages(port: int, targets: dict, args) -> list[dict]:
-    county = Client(port)
-    county.sign_in(f"{targets['county']}.officer")
-    city = Client(port)
-    city.sign_in("city.officer")
+def page_plan(targets: dict) -> list[tuple[str, str | None, list[str], bool]]:
+    """(name, who signs in — None, "county" or "city" —, paths, judged) of each measured page."""
     query = urllib.parse.urlencode(
         {"stage": "talking", "chain": targets["chain"], "min": 1000, "q": "科技"}
     )
     lead_pages = [f"/leads/{i}" for i in targets["lead_ids"]] or ["/leads/1"]
-    pages = [
-        ("hello (bare route, anonymous)", {}, ["/bench/hello"], True),
-        ("hello (bare route, signed in)", county.cookies, ["/bench/hello"], False),
-        ("inbox 待签收 (county)", county.cookies, ["/referrals?tab=pending"], True),
-        ("inbox 已逾期 (county)", county.cookies, ["/referrals?tab=overdue"], True),
-        ("lead list filtered (city)", city.cookies, [f"/leads?{query}"], True),
-        ("lead list filtered (county)", county.cookies, [f"/leads?{query}"], False),
-        ("lead page (county)", county.cookies, lead_pages, True),
-        ("lead page (city)", city.cookies, lead_pages, False),
+    return [
+        ("hello (bare route, anonymous)", None, ["/bench/hello"], True),
+        ("hello (bare route, signed in)", "county", ["/bench/hello"], False),
+        ("inbox 待签收 (county)", "county", ["/referrals?tab=pending"], True),
+        ("inbox 已逾期 (county)", "county", ["/referrals?tab=overdue"], True),
+        ("lead list filtered (city)", "city", [f"/leads?{query}"], True),
+        ("lead list filtered (county)", "county", [f"/leads?{query}"], False),
+        ("lead page (county)", "county", lead_pages, True),
+        ("lead page (city)", "city", lead_pages, False),
     ]
+
+
+def login_names(targets: dict) -> dict[str, str]:
+    return {"county": f"{targets['county']}.officer", "city": "city.officer"}
+
+
+def run_pages(port: int, targets: dict, args) -> list[dict]:
+    cookies = {None: {}}
+    for who, login_name in login_names(targets).items():
+        client = Client(port)
+        client.sign_in(login_name)
+        cookies[who] = client.cookies
     rows = []
-    for name, cookies, paths, judged in pages:
+    for name, who, paths, judged in page_plan(targets):
         latencies, wall, failures = measure(
-            port, cookies, paths, args.requests, args.threads, args.warmup
+            port, cookies[who], paths, args.requests, args.threads, args.warmup
         )
         rows.append(
             {
@@ -723,6 +739,109 @@ def run_pages(port: int, targets: dict, args) -> list[dict]:
     return rows
 
 
+# ---- where a page's time goes ----------------------------------------------------------------
+
+
+def breakdown(path: Path, targets: dict, requests: int) -> list[dict]:
+    """Each page measured in this process, one request at a time, through ``app.test_client()``
+    (the whole application: session, scoping, SQL, ORM, templates; no HTTP server, no client),
+    and the SQL it runs replayed alone through the ``sqlite3`` module (no SQLAlchemy): the floor
+    any implementation of the page on this database pays before rendering a byte."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from portal.extensions import db
+
+    app = bench_app(f"sqlite:///{path}")
+    with app.app_context():
+        engine = db.engine
+    selects: list[tuple[str, tuple]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            selects.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    clients = {None: app.test_client()}
+    for who, login_name in login_names(targets).items():
+        clients[who] = app.test_client()
+        page = clients[who].get("/login").get_data(as_text=True)
+        token = CSRF.search(page).group(1)
+        form = {"csrf_token": token, "login_name": login_name, "password": PASSWORD}
+        answer = clients[who].post("/login", data=form)
+        assert answer.status_code == 302, f"signing in as {login_name}: {answer.status_code}"
+    raw = sqlite3.connect(path)
+    rows = []
+    try:
+        for name, who, paths, _ in page_plan(targets):
+            client = clients[who]
+            for page_path in paths:  # warm the caches: templates, compiled statements, pages
+                client.get(page_path)
+            began = time.perf_counter()
+            for i in range(requests):
+                client.get(paths[i % len(paths)])
+            app_ms = (time.perf_counter() - began) * 1000 / requests
+            per_path = []
+            for page_path in paths:
+                selects.clear()
+                client.get(page_path)
+                per_path.append(list(selects))
+            began = time.perf_counter()
+            for i in range(requests):
+                for statement, parameters in per_path[i % len(paths)]:
+                    raw.execute(statement, parameters).fetchall()
+            sql_ms = (time.perf_counter() - began) * 1000 / requests
+            statements = statistics.median(len(p) for p in per_path)
+            rows.append({"page": name, "app": app_ms, "sql": sql_ms, "statements": statements})
+    finally:
+        raw.close()
+        event.remove(engine, "before_cursor_execute", capture)
+    return rows
+
+
+def breakdown_lines(rows: list[dict], wire: list[dict]) -> list[str]:
+    """The breakdown beside the budget the throughput target leaves each page: with every core
+    busy, the bare route costs cores / rps of machine time per request (client, HTTP server and
+    app together); 25 % of its throughput allows a page four times that."""
+    cores = os.cpu_count() or 1
+    bare_ms = cores * 1000 / wire[0]["rps"] if wire and wire[0]["rps"] else float("nan")
+    budget = bare_ms / TARGET_SHARE
+    lines = [
+        "",
+        "where the time goes (in this process, one request at a time, same database):",
+        f"budget per page request for {TARGET_SHARE:.0%} of the bare route: {cores} cores / "
+        f"{wire[0]['rps']:.1f} rps = {bare_ms:.2f} ms of machine time per bare request, "
+        f"× {1 / TARGET_SHARE:.0f} = {budget:.2f} ms",
+        "",
+        f"{_pad('page', 32)} {'app ms':>8} {'SQL ms':>8} {'stmts':>6} {'budget':>8}  verdict",
+    ]
+    for row in rows:
+        if row["page"].startswith("hello"):
+            verdict = "baseline"
+            budget_text = ""
+        else:
+            budget_text = f"{budget:.2f}"
+            if row["sql"] >= budget:
+                verdict = "its SQL alone exceeds the budget"
+            elif row["app"] > budget:
+                over, sql_share = row["app"] / budget, row["sql"] / budget
+                verdict = f"app {over:.1f}× the budget (its SQL {sql_share:.0%} of it)"
+            else:
+                verdict = "within the budget in process"
+        lines.append(
+            f"{_pad(row['page'], 32)} {row['app']:>8.2f} {row['sql']:>8.2f} "
+            f"{row['statements']:>6.0f} {budget_text:>8}  {verdict}"
+        )
+    lines += [
+        "",
+        "app ms: the whole request through app.test_client() (no HTTP server, no client); SQL ms: "
+        "the page's SELECTs replayed through sqlite3 alone. The budget also has to pay for the "
+        "HTTP server and the client, which the app column does not include.",
+    ]
+    return lines
+
+
 def _pad(text_: str, width: int) -> str:
     """Left-align in ``width`` terminal columns (CJK characters take two)."""
     import unicodedata
@@ -731,7 +850,7 @@ def _pad(text_: str, width: int) -> str:
     return text_ + " " * max(0, width - used)
 
 
-def report(rows: list[dict], targets: dict, args, server: str) -> None:
+def report(rows: list[dict], targets: dict, args, server: str, extra: list[str]) -> None:
     bare = rows[0]["rps"]
     lines = [
         f"信息桥 lead benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, server {server} "
@@ -762,6 +881,7 @@ def report(rows: list[dict], targets: dict, args, server: str) -> None:
         "",
         f"targets: p95 ≤ {TARGET_P95_MS:.0f} ms and throughput ≥ {TARGET_SHARE:.0%} of the bare "
         "route (anonymous) for each page; rows marked (info) are measured but not judged.",
+        *extra,
     ]
     text_ = "\n".join(lines)
     print("\n" + text_)

@@ -45,7 +45,7 @@ def _flag(name: str) -> bool:
 
 def _port(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 65536 else default
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 65536 else default
 
 
 def smtp_settings() -> dict:

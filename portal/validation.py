@@ -19,6 +19,17 @@ class InputError(ValueError):
 
 
 MAX_QUERY_CHARS = 100
+# Longer than any number a field accepts, short enough that int() never meets its digit limit.
+MAX_NUMBER_DIGITS = 15
+
+
+def whole_number(value) -> int | None:
+    """A whole number ≥ 0 as typed (ASCII or full-width digits), or None when it is not one.
+    ``str.isdigit`` is not enough: it admits ² and ①, which ``int`` refuses."""
+    text = str(value if value is not None else "").strip()
+    if not text.isdecimal() or len(text) > MAX_NUMBER_DIGITS:
+        return None
+    return int(text)
 
 
 def form_text(form, name: str) -> str:

@@ -13,8 +13,9 @@ from datetime import date
 from markupsafe import Markup
 from sqlalchemy import select
 
+from portal.ids import parse_id
 from portal.pagination import Page
-from portal.validation import clean_query
+from portal.validation import clean_query, whole_number
 from search.documents import EVERYONE_LABEL, OVERSEER_LABEL, tenant_label
 from search.highlight import marked, snippet
 from search.index import SearchIndex
@@ -113,8 +114,8 @@ def parse_filters(
     if len(kinds) == 1:
         found.kind = next(iter(kinds))
     tenant = (args.get("tenant") or "").strip()
-    if tenant.isdigit() and int(tenant) in tenant_ids:
-        found.tenant = int(tenant)
+    if parse_id(tenant) in tenant_ids:
+        found.tenant = parse_id(tenant)
     elif tenant:
         errors.append("发布（登记）单位取值无效，已忽略。")
     validity_value = args.get("validity") or ""
@@ -128,13 +129,14 @@ def parse_filters(
     elif stage:
         errors.append("阶段取值无效，已忽略。")
     chain = (args.get("chain") or "").strip()
-    if chain.isdigit() and int(chain) in chain_ids:
-        found.chain = int(chain)
+    if parse_id(chain) in chain_ids:
+        found.chain = parse_id(chain)
     elif chain:
         errors.append("产业链取值无效，已忽略。")
     year = (args.get("year") or "").strip()
-    if year.isdigit() and FIRST_YEAR <= int(year) <= today.year:
-        found.year = int(year)
+    year_number = whole_number(year)
+    if year_number is not None and FIRST_YEAR <= year_number <= today.year:
+        found.year = year_number
     elif year:
         errors.append(f"年份须在 {FIRST_YEAR}–{today.year} 之间，已忽略。")
     order = args.get("order") or "relevance"

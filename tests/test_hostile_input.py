@@ -20,6 +20,10 @@ HOSTILE_VALUES = [
     "<script>alert(1)</script>",
     "2026-02-30",
     "9999-99-99",
+    "²",  # str.isdigit() says yes, int() says no
+    "①",
+    "１２",  # full-width digits: a number
+    "9" * 5000,  # more digits than int() converts
 ]
 QUERY_NAMES = [
     "tenant",
@@ -33,6 +37,22 @@ QUERY_NAMES = [
     "from",
     "to",
     "next",
+    "min",
+    "max",
+    "chain",
+    "stage",
+    "list",
+    "sort",
+    "year",
+    "state",
+    "tab",
+    "overdue",
+    "category",
+    "validity",
+    "scope",
+    "rule",
+    "order",
+    "filter",
 ]
 
 

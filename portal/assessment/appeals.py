@@ -35,6 +35,7 @@ from portal.assessment.models import (
 from portal.audit.service import Actor
 from portal.database import utcnow
 from portal.notifications import service as notify
+from portal.validation import whole_number
 from portal.workdays.calendar import SHANGHAI, WorkCalendar, deadline_day
 from portal.workdays.service import load_calendar
 from tenants.models import Tenant
@@ -96,7 +97,8 @@ def parse_working_days(value, errors: dict[str, str]) -> int | None:
     text = str(value if value is not None else "").strip()
     if not text:
         return DEFAULT_APPEAL_DAYS
-    if not text.isdigit() or not MIN_APPEAL_DAYS <= int(text) <= MAX_APPEAL_DAYS:
+    days = whole_number(text)
+    if days is None or not MIN_APPEAL_DAYS <= days <= MAX_APPEAL_DAYS:
         errors["working_days"] = (
             f"申诉期须为 {MIN_APPEAL_DAYS}–{MAX_APPEAL_DAYS} 个工作日之间的整数。"
         )

@@ -49,8 +49,10 @@ from portal.assessment.scoring import (
     default_rules,
 )
 from portal.database import utcnow
+from portal.ids import parse_id
 from portal.leads.codes import STAGES
 from portal.pagination import Page, paginate
+from portal.validation import whole_number
 from portal.workdays.calendar import deadline_day, local_date
 from tenants.models import TENANT_KINDS, Tenant, User
 from tenants.scoping import wider_scope
@@ -116,8 +118,9 @@ class Filters:
 def parse_year(value, errors: list[str]) -> int:
     """A year from the query string; the current year (and a message) when it is not one."""
     text = (value or "").strip()
-    if text.isdigit() and FIRST_YEAR <= int(text) <= LAST_YEAR:
-        return int(text)
+    year = whole_number(text)
+    if year is not None and FIRST_YEAR <= year <= LAST_YEAR:
+        return year
     if text:
         errors.append(f"考核年度须为 {FIRST_YEAR}–{LAST_YEAR} 之间的年份，已显示本年度。")
     return current_year()
@@ -144,8 +147,8 @@ def parse_filters(
     )
     tenant = (args.get("tenant") or "").strip()
     if tenant_choices is not None:
-        if tenant.isdigit() and int(tenant) in tenant_choices:
-            found.tenant = int(tenant)
+        if parse_id(tenant) in tenant_choices:
+            found.tenant = parse_id(tenant)
         elif tenant == "" and "tenant" in args:
             found.tenant = None
         elif tenant:

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from portal.assessment.scoring import RuleSet, Tier
 from portal.leads.codes import LIFECYCLE_STAGES, STAGES
-from portal.validation import InputError, parse_form_date
+from portal.validation import InputError, parse_form_date, whole_number
 
 MAX_TIERS = 6
 MAX_REASON_CHARS = 500
@@ -107,12 +107,13 @@ def _tiers(form, errors: dict) -> tuple[Tier, ...]:
             errors["tiers"] = f"第 {index + 1} 档须同时填写计划投资下限和基础分。"
             continue
         number = _decimal(points)
-        if not low.isdigit():
+        floor = whole_number(low)
+        if floor is None:
             errors["tiers"] = f"第 {index + 1} 档的计划投资下限须为不小于 0 的整数（万元）。"
         elif number is None:
             errors["tiers"] = f"第 {index + 1} 档的基础分须为数字。"
         else:
-            tiers.append(Tier(int(low), number))
+            tiers.append(Tier(floor, number))
     return tuple(tiers)
 
 
@@ -132,10 +133,11 @@ def _stage_bonus(form, errors: dict) -> dict[str, Decimal]:
 
 def _window(form, errors: dict) -> int:
     text = _text(form, "credit_window_days")
-    if not text.isdigit():
+    days = whole_number(text)
+    if days is None:
         errors["credit_window_days"] = "计分期限须为正整数（天）。"
         return 1
-    return int(text)
+    return days
 
 
 def _effective_from(form, year: int, errors: dict) -> date:

@@ -44,6 +44,7 @@ from portal.extensions import db
 from portal.ids import parse_id
 from portal.leads.codes import LIFECYCLE_STAGES, STAGES
 from portal.pagination import parse_page
+from portal.validation import whole_number
 from portal.web import current_actor, form_response, safe_next
 from portal.workdays.service import load_calendar
 
@@ -75,8 +76,9 @@ def vocabulary() -> dict:
 
 def posted_year(errors: dict) -> int | None:
     text = (request.form.get("year") or "").strip()
-    if text.isdigit() and queries.FIRST_YEAR <= int(text) <= queries.LAST_YEAR:
-        return int(text)
+    year = whole_number(text)
+    if year is not None and queries.FIRST_YEAR <= year <= queries.LAST_YEAR:
+        return year
     errors["year"] = "请选择考核年度。"
     return None
 

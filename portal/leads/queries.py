@@ -19,7 +19,7 @@ from portal.leads import codes
 from portal.leads.models import Lead
 from portal.leads.service import MAX_INVESTMENT
 from portal.pagination import DEFAULT_PER_PAGE, Page
-from portal.validation import clean_query
+from portal.validation import clean_query, whole_number
 from portal.web import SHANGHAI
 from tenants.scoping import VISIBILITY_PROBE
 
@@ -74,10 +74,11 @@ def _amount(raw: str | None, label: str, errors: list[str]) -> int | None:
     raw = (raw or "").strip().replace(",", "").replace("，", "")
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) > MAX_INVESTMENT:
+    amount = whole_number(raw)
+    if amount is None or amount > MAX_INVESTMENT:
         errors.append(f"{label}须为 0 到 {MAX_INVESTMENT:,} 之间的整数（万元），已忽略。")
         return None
-    return int(raw)
+    return amount
 
 
 def _day(raw: str | None, label: str, errors: list[str]) -> date | None:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.audit import service as audit
 from portal.database import utcnow
+from portal.ids import parse_id
 from portal.leads import codes
 from portal.leads.models import IndustryChain, Lead, LeadAccess, LeadContact, LeadEvent, LeadStage
 from portal.validation import InputError, form_text, limited_text, parse_form_date
@@ -83,7 +84,8 @@ def parse_lead_input(session: Session, form, *, allowed_stages=codes.PRE_LANDING
     chain_id = None
     raw_chain = form_text(form, "chain_id")
     if raw_chain:
-        chain = session.get(IndustryChain, int(raw_chain)) if raw_chain.isdigit() else None
+        chain_key = parse_id(raw_chain)
+        chain = session.get(IndustryChain, chain_key) if chain_key is not None else None
         if chain is None or not chain.active:
             errors["chain_id"] = "请从列表中选择产业链。"
         else:

@@ -13,10 +13,18 @@ from sqlalchemy.orm import Session
 
 from portal.audit import service as audit
 from portal.database import utcnow
+from portal.ids import parse_id
 from portal.pagination import Page, paginate
 from portal.policies.files import CheckedUpload
 from portal.policies.models import CATEGORIES, VALIDITY, Policy
-from portal.validation import InputError, clean_query, form_text, limited_text, parse_form_date
+from portal.validation import (
+    InputError,
+    clean_query,
+    form_text,
+    limited_text,
+    parse_form_date,
+    whole_number,
+)
 from search.outbox import enqueue
 
 MAX_BODY = 50_000
@@ -322,8 +330,8 @@ def parse_list_filters(args, today: date, tenant_ids=()) -> PolicyFilters:
     """Read the list's filters; a bad value is dropped with a message, never an error page."""
     found = PolicyFilters()
     tenant = (args.get("tenant") or "").strip()
-    if tenant.isdigit() and int(tenant) in tenant_ids:
-        found.tenant = int(tenant)
+    if parse_id(tenant) in tenant_ids:
+        found.tenant = parse_id(tenant)
     elif tenant:
         found.errors.append("登记单位取值无效，已忽略。")
     found.q = clean_query(args.get("q"))
@@ -339,8 +347,9 @@ def parse_list_filters(args, today: date, tenant_ids=()) -> PolicyFilters:
         elif value:
             found.errors.append(message)
     year = (args.get("year") or "").strip()
-    if year.isdigit() and FIRST_YEAR <= int(year) <= today.year:
-        found.year = int(year)
+    year_number = whole_number(year)
+    if year_number is not None and FIRST_YEAR <= year_number <= today.year:
+        found.year = year_number
     elif year:
         found.errors.append(f"年份须在 {FIRST_YEAR}–{today.year} 之间，已忽略。")
     return found

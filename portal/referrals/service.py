@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 
 from portal.audit import service as audit
 from portal.database import utcnow
+from portal.ids import parse_id
 from portal.leads import codes
 from portal.leads.models import Lead, LeadAccess
 from portal.leads.service import add_event
 from portal.notifications import service as notify
 from portal.referrals.models import CitySetting, ExtensionRequest, Feedback, Referral
-from portal.validation import InputError, parse_form_date
+from portal.validation import InputError, parse_form_date, whole_number
 from portal.workdays.calendar import WorkCalendar, deadline_day, end_of_local_day, local_date
 from portal.workdays.service import load_calendar
 from tenants.models import Tenant
@@ -58,10 +59,11 @@ def _parse_days(value, label: str, field: str, errors: dict, default: int) -> in
     raw = str(value if value is not None else "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_DEADLINE_DAYS:
+    days = whole_number(raw)
+    if days is None or not 1 <= days <= MAX_DEADLINE_DAYS:
         errors[field] = f"{label}须为 1–{MAX_DEADLINE_DAYS} 个工作日。"
         return default
-    return int(raw)
+    return days
 
 
 def set_default_days(session: Session, actor: audit.Actor, *, sign_days, report_days) -> None:
@@ -369,9 +371,9 @@ def _open_receiver_ids(session: Session, lead_id: int) -> set[int]:
 def _parse_targets(session: Session, actor, lead: Lead, raw_ids, override: bool, errors: dict):
     ids = []
     for raw in raw_ids or ():
-        raw = str(raw).strip()
-        if raw.isdigit() and int(raw) not in ids:
-            ids.append(int(raw))
+        tenant_id = parse_id(raw)
+        if tenant_id is not None and tenant_id not in ids:
+            ids.append(tenant_id)
     if not ids:
         errors["to_tenant_ids"] = "请选择至少一个接收单位。"
         return []
@@ -840,8 +842,7 @@ def close_landed(
     _require_receiver(actor, referral)
     errors: dict[str, str] = {}
     hosts = _host_choices(session, actor.tenant_id)
-    raw_host = str(host_tenant_id or actor.tenant_id).strip()
-    host_id = int(raw_host) if raw_host.isdigit() else None
+    host_id = parse_id(host_tenant_id or actor.tenant_id)
     if host_id not in hosts:
         errors["host_tenant_id"] = "落地单位须为本单位或下属园区。"
     day = parse_form_date(signed_on, "signed_on", errors)
@@ -850,7 +851,7 @@ def close_landed(
     elif day is not None and day < local_date(referral.sent_at) - timedelta(days=366):
         errors["signed_on"] = "签约日期与推送时间相差过远，请核对。"
     raw_amount = str(signed_amount or "").strip().replace(",", "")
-    amount = int(raw_amount) if raw_amount.isdigit() else None
+    amount = whole_number(raw_amount)
     if amount is None or not 0 < amount <= 100_000_000:
         errors["signed_amount"] = "请填写签约金额（万元，正整数）。"
     if referral.state not in ("accepted", "reported"):
