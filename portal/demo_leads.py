@@ -4,10 +4,18 @@ Each story posts one lead as a demo officer and walks its referrals through the 
 (send, sign, return, transfer, feedback, extension, landing …) by calling the services of
 ``portal.leads.service`` and ``portal.referrals.service`` exactly as the views do, each call inside
 ``acting_as(user)``. Between steps the story *ages* its lead: every timestamp of the lead and of
-what hangs off it (referrals, feedback, extension requests, timeline, notifications, stage dates)
-moves back by whole days, and the deadlines that were not extended are recomputed from the new
-dispatch time with the city's working-day calendar, so they stay what the service would have set.
-Audit events are not moved (the hash chain covers their time): the audit log shows the seeding.
+what hangs off it (referrals, feedback and its 对接日期, extension requests, timeline,
+notifications, stage records) moves back by whole days. Audit events are not moved (the hash chain
+covers their time): the audit log shows the seeding.
+
+Dates that users type and the services write into texts are given final from the start, so the
+timeline never needs rewriting: a rehearsal of the story counts its days first, and the signing
+date, a stage's date and an extension's new date are the day the step will show once aged
+(``Story.final_day``). Deadlines the service computes itself (N working days after dispatch) are
+recomputed at every age step from the new dispatch time with the city's working-day calendar, so
+they stay what the service would have set: the referral's own, an extension request's old
+deadline, and the date in the 收到推送 notification (the one text that names a computed date; the
+services take no clock, so this text is brought along with its deadline).
 
 Idempotent: a story whose company already has a lead is skipped.
 """
@@ -19,7 +27,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,7 +38,7 @@ from portal.leads.models import IndustryChain, Lead, LeadEvent, LeadStage
 from portal.notifications.models import Notification
 from portal.referrals import service as referrals
 from portal.referrals.models import ExtensionRequest, Feedback, Referral
-from portal.workdays.calendar import local_date
+from portal.workdays.calendar import deadline_day, local_date
 from portal.workdays.service import load_calendar
 from tenants.models import Tenant, User
 from tenants.scoping import acting_as, wider_scope
@@ -709,13 +717,20 @@ DEMO_LEADS = [
 class Story:
     """Acts as demo users on one lead and ages it between steps."""
 
-    def __init__(self, session: Session, users: dict[str, User], tenants: dict[str, Tenant]):
+    def __init__(
+        self,
+        session: Session,
+        users: dict[str, User],
+        tenants: dict[str, Tenant],
+        remaining: int = 0,
+    ):
         self.session = session
         self.users = users
         self.tenants = tenants
         self.calendar = load_calendar(session)
         self.lead_id: int | None = None
         self.days: dict[int, tuple[int, int]] = {}  # referral id -> (sign days, report days)
+        self.remaining = remaining  # days the story will still age: see final_day
 
     @contextlib.contextmanager
     def as_(self, login: str):
@@ -730,6 +745,10 @@ class Story:
 
     def today(self) -> str:
         return local_date(referrals.utcnow()).isoformat()
+
+    def final_day(self) -> date:
+        """The day this step will show once the story has aged to its end."""
+        return local_date(referrals.utcnow()) - timedelta(days=self.remaining)
 
     # -- steps ---------------------------------------------------------------------------------
 
@@ -777,11 +796,14 @@ class Story:
         with self.as_(login) as actor:
             referrals.accept(self.session, actor, self._referral(rid))
 
-    def feedback(self, login: str, rid: int, summary: str, **kw) -> None:
+    def feedback(self, login: str, rid: int, summary: str | None = None, **kw) -> None:
+        """对接反馈; without a summary, the first-contact text of its method. The 对接日期 is today,
+        aged with the rest (the service refuses a date before the not yet aged dispatch)."""
+        method = kw.get("method", "phone")
         form = {
             "contacted_on": self.today(),
-            "method": kw.get("method", "phone"),
-            "summary": summary,
+            "method": method,
+            "summary": summary or FIRST_FEEDBACK[method],
             "intention": kw.get("intention", "medium"),
             "next_step": kw.get("next_step", ""),
             "stage_after": kw.get("stage_after", "talking"),
@@ -819,10 +841,17 @@ class Story:
         return child.id
 
     def extend(self, login: str, rid: int, extra_days: int, reason: str) -> int:
+        """Ask for ``extra_days`` calendar days beyond the open deadline as it will stand once
+        aged (at least one day beyond the deadline the service checks against now)."""
         with self.as_(login) as actor:
             referral = self._referral(rid)
-            _which, due = referrals.open_deadline(referral)
-            new_date = local_date(due) + timedelta(days=extra_days)
+            which, due = referrals.open_deadline(referral)
+            final_sent = referral.sent_at - timedelta(days=self.remaining)
+            final_due = self._deadlines(referral, final_sent)[0 if which == "sign" else 1]
+            new_date = max(
+                deadline_day(final_due) + timedelta(days=extra_days),
+                deadline_day(due) + timedelta(days=1),
+            )
             row = referrals.request_extension(
                 self.session, actor, referral, new_date=new_date.isoformat(), reason=reason
             )
@@ -844,7 +873,7 @@ class Story:
                 actor,
                 self._referral(rid),
                 host_tenant_id=str(self.tenants[host].id) if host else "",
-                signed_on=self.today(),
+                signed_on=self.final_day().isoformat(),
                 signed_amount=str(amount),
             )
 
@@ -858,7 +887,12 @@ class Story:
         with self.as_(login) as actor:
             lead = self.session.get(Lead, self.lead_id)
             leads.record_stage(
-                self.session, actor, lead, stage=stage, on_date=self.today(), reason=reason
+                self.session,
+                actor,
+                lead,
+                stage=stage,
+                on_date=self.final_day().isoformat(),
+                reason=reason,
             )
 
     # -- time ----------------------------------------------------------------------------------
@@ -867,45 +901,28 @@ class Story:
         """Move everything of this lead ``days`` days into the past (see the module doc)."""
         if days <= 0:
             return
+        self.remaining -= days
         delta = timedelta(days=days)
         session = self.session
         with wider_scope("cli"):
             lead = session.get(Lead, self.lead_id)
             lead.created_at -= delta
             lead.updated_at -= delta
-            if lead.signed_on is not None:
-                lead.signed_on -= delta
             lead.code = f"XS-{local_date(lead.created_at).year}-{lead.id:06d}"
             for row in session.scalars(select(LeadEvent).where(LeadEvent.lead_id == lead.id)):
                 row.occurred_at -= delta
             for row in session.scalars(select(LeadStage).where(LeadStage.lead_id == lead.id)):
-                row.on_date -= delta
-                row.recorded_at -= delta
+                row.recorded_at -= delta  # its on_date was given final
             for row in session.scalars(select(Notification).where(Notification.lead_id == lead.id)):
                 row.created_at -= delta
             rows = session.scalars(select(Referral).where(Referral.lead_id == lead.id)).all()
             for referral in rows:
                 _shift(referral, delta, "accepted_at", "first_report_at", "last_feedback_at")
                 _shift(referral, delta, "closed_at", "last_urged_at")
+                announced = self._dispatch_sign_by(referral)
                 referral.sent_at -= delta
-                extended = set(
-                    session.scalars(
-                        select(ExtensionRequest.deadline).where(
-                            ExtensionRequest.referral_id == referral.id,
-                            ExtensionRequest.state == "approved",
-                        )
-                    )
-                )
-                sign_days, report_days = self.days.get(referral.id, (1, 5))
-                if "sign" in extended:
-                    referral.sign_by -= delta
-                    referral.report_by -= delta
-                else:
-                    referral.sign_by = self.calendar.deadline(referral.sent_at, sign_days)
-                    if "report" in extended:
-                        referral.report_by -= delta
-                    else:
-                        referral.report_by = self.calendar.deadline(referral.sent_at, report_days)
+                self._age_deadlines(referral)
+                self._announce(referral, announced, self._dispatch_sign_by(referral))
                 for row in session.scalars(
                     select(Feedback).where(Feedback.referral_id == referral.id)
                 ):
@@ -914,8 +931,59 @@ class Story:
                 for row in session.scalars(
                     select(ExtensionRequest).where(ExtensionRequest.referral_id == referral.id)
                 ):
-                    _shift(row, delta, "requested_at", "decided_at", "old_due", "new_due")
+                    _shift(row, delta, "requested_at", "decided_at")  # new_due was given final
             session.flush()
+
+    def _dispatch_sign_by(self, referral: Referral) -> datetime:
+        """The signing deadline the service set when it sent ``referral``."""
+        return self.calendar.deadline(referral.sent_at, self.days.get(referral.id, (1, 5))[0])
+
+    def _extensions(self, referral: Referral) -> list[ExtensionRequest]:
+        return list(
+            self.session.scalars(
+                select(ExtensionRequest)
+                .where(ExtensionRequest.referral_id == referral.id)
+                .order_by(ExtensionRequest.ordinal, ExtensionRequest.id)
+            )
+        )
+
+    def _deadlines(
+        self, referral: Referral, sent_at: datetime
+    ) -> tuple[datetime, datetime, list[tuple[ExtensionRequest, datetime]]]:
+        """(sign_by, report_by) as the services would have set them for a dispatch at
+        ``sent_at``: N working days, then the approved extensions (as _apply_extension does);
+        and each extension request with the deadline it started from (its old_due)."""
+        sign_days, report_days = self.days.get(referral.id, (1, 5))
+        sign_by = self.calendar.deadline(sent_at, sign_days)
+        report_by = self.calendar.deadline(sent_at, report_days)
+        starts = []
+        for row in self._extensions(referral):
+            starts.append((row, sign_by if row.deadline == "sign" else report_by))
+            if row.state != "approved":
+                continue
+            if row.deadline == "sign":
+                sign_by, report_by = row.new_due, max(report_by, row.new_due)
+            else:
+                report_by = row.new_due
+        return sign_by, report_by, starts
+
+    def _age_deadlines(self, referral: Referral) -> None:
+        referral.sign_by, referral.report_by, starts = self._deadlines(referral, referral.sent_at)
+        for row, old_due in starts:
+            row.old_due = old_due
+
+    def _announce(self, referral: Referral, was: datetime, now_due: datetime) -> None:
+        """The 收到推送 notification names the dispatch's signing deadline: keep it that date."""
+        old, new = deadline_day(was).isoformat(), deadline_day(now_due).isoformat()
+        if old == new:
+            return
+        for row in self.session.scalars(
+            select(Notification).where(
+                Notification.referral_id == referral.id,
+                Notification.kind == "referral_received",
+            )
+        ):
+            row.text = row.text.replace(old, new)
 
 
 def _shift(obj, delta: timedelta, *names: str) -> None:
@@ -927,9 +995,15 @@ def _shift(obj, delta: timedelta, *names: str) -> None:
 
 # ---- the stories: one function per kind of history ---------------------------------------------
 
-FIRST_FEEDBACK = (
-    "已电话联系企业负责人，介绍了我方产业基础、要素保障和招商政策，企业表示有兴趣来考察。"
-)
+# The first contact, told as its 对接方式 (codes.FEEDBACK_METHODS) happened.
+_INTRODUCED = "介绍了我方产业基础、要素保障和招商政策，企业表示有兴趣来考察。"
+FIRST_FEEDBACK = {
+    "phone": "已电话联系企业负责人，" + _INTRODUCED,
+    "visit": "已上门拜访企业负责人，" + _INTRODUCED,
+    "video": "已与企业负责人视频连线，" + _INTRODUCED,
+    "message": "已通过微信联系企业负责人，" + _INTRODUCED,
+    "reception": "企业负责人来我地考察，我方介绍了产业基础、要素保障和招商政策，企业表示有意落户。",
+}
 PROGRESS_FEEDBACK = (
     "企业考察团一行来我地实地考察了拟选地块和标准厂房，双方就供地方式、优惠政策初步交换了意见。"
 )
@@ -1021,7 +1095,6 @@ def story_returned(s: Story, spec: DemoLead) -> None:
     s.feedback(
         _officer(then),
         second,
-        FIRST_FEEDBACK,
         method="visit",
         intention="strong",
         next_step="安排企业来永修考察光伏产业园。",
@@ -1083,7 +1156,7 @@ def story_withdrawn(s: Story, spec: DemoLead) -> None:
     s.feedback(
         _officer("wuning"),
         by_code["wuning"],
-        "已与企业对接，企业看中西海湾片区地块，正在进行规划方案设计。",
+        "已上门拜访企业，企业看中西海湾片区地块，正在进行规划方案设计。",
         method="visit",
         intention="strong",
         next_step="配合企业完成规划方案，争取年内签约。",
@@ -1137,7 +1210,7 @@ def story_reported(s: Story, spec: DemoLead) -> None:
     s.age(1)
     s.accept(_officer(to), rid)
     s.age(3)
-    s.feedback(_officer(to), rid, FIRST_FEEDBACK, next_step="邀请企业来考察。")
+    s.feedback(_officer(to), rid, next_step="邀请企业来考察。")
     s.age(14)
     s.feedback(
         _officer(to),
@@ -1166,7 +1239,7 @@ def story_landed(s: Story, spec: DemoLead) -> None:
     s.age(1)
     s.accept(_officer(to), rid)
     s.age(2)
-    s.feedback(_officer(to), rid, FIRST_FEEDBACK, method="visit", intention="strong")
+    s.feedback(_officer(to), rid, method="visit", intention="strong")
     s.age(20)
     s.feedback(_officer(to), rid, PROGRESS_FEEDBACK, method="reception", intention="strong")
     s.age(15)
@@ -1185,7 +1258,7 @@ def story_landed_county(s: Story, spec: DemoLead) -> None:
     s.age(1)
     s.accept(_officer(to), rid)
     s.age(1)
-    s.feedback(_officer(to), rid, FIRST_FEEDBACK, method="phone", intention="strong")
+    s.feedback(_officer(to), rid, method="phone", intention="strong")
     s.age(25)
     s.land(_officer(to), rid, spec.extra["amount"])
     for stage in spec.extra["stages"]:
@@ -1201,7 +1274,7 @@ def story_not_landed(s: Story, spec: DemoLead) -> None:
     s.age(1)
     s.accept(_officer(to), rid)
     s.age(3)
-    s.feedback(_officer(to), rid, FIRST_FEEDBACK, intention="weak")
+    s.feedback(_officer(to), rid, intention="weak")
     s.age(20)
     s.not_land(_officer(to), rid, spec.extra["reason"], spec.extra["note"])
     s.age(6)
@@ -1214,7 +1287,7 @@ def story_terminated(s: Story, spec: DemoLead) -> None:
     s.age(1)
     s.accept(_officer(to), rid)
     s.age(2)
-    s.feedback(_officer(to), rid, FIRST_FEEDBACK, method="video", intention="strong")
+    s.feedback(_officer(to), rid, method="video", intention="strong")
     s.age(20)
     s.land(_officer(to), rid, spec.extra["amount"])
     s.age(30)
@@ -1244,7 +1317,7 @@ def story_broadcast(s: Story, spec: DemoLead) -> None:
     s.feedback(
         _officer("wuning"),
         by_code["wuning"],
-        "已组织县自然资源局核查锂云母矿权情况，企业拟来县考察。",
+        "已电话联系企业，并组织县自然资源局核查锂云母矿权情况，企业拟来县考察。",
         method="phone",
         intention="strong",
     )
@@ -1258,13 +1331,36 @@ def story_county_to_county(s: Story, spec: DemoLead) -> None:
     s.age(1)
     s.accept(_officer(to), rid)
     s.age(1)
-    s.feedback(_officer(to), rid, FIRST_FEEDBACK, method="phone", intention="medium")
+    s.feedback(_officer(to), rid, method="phone", intention="medium")
     s.age(2)
 
 
 STORIES: dict[str, Callable[[Story, DemoLead], None]] = {
     name.removeprefix("story_"): fn for name, fn in globals().items() if name.startswith("story_")
 }
+
+
+class _Rehearsal:
+    """Stands in for a Story to count the days it ages; every other step does nothing."""
+
+    def __init__(self) -> None:
+        self.days = 0
+
+    def age(self, days: int) -> None:
+        self.days += max(days, 0)
+
+    def send(self, login: str, to, *args, **kwargs) -> list[int]:
+        return [0] * (1 if isinstance(to, str) else len(to))
+
+    def __getattr__(self, name: str) -> Callable[..., int]:
+        return lambda *args, **kwargs: 0
+
+
+def days_of_story(spec: DemoLead) -> int:
+    """How many days the story of ``spec`` ages its lead in all (its posting's age today)."""
+    rehearsal = _Rehearsal()
+    STORIES[spec.story](rehearsal, spec)  # type: ignore[arg-type]
+    return rehearsal.days
 
 
 def seed_demo_leads(session: Session) -> dict[str, int]:
@@ -1290,9 +1386,10 @@ def seed_demo_leads(session: Session) -> dict[str, int]:
     for spec in DEMO_LEADS:
         if spec.company in existing:
             continue
-        story = Story(session, users, tenants)
+        story = Story(session, users, tenants, remaining=days_of_story(spec))
         story.post(spec, chain_ids)
         STORIES[spec.story](story, spec)
+        assert story.remaining == 0, spec.company  # the rehearsal counted every day
         created += 1
     with wider_scope("cli"):
         referrals_after = session.query(Referral).count()

@@ -3,9 +3,10 @@ every workflow state present, consistent timestamps, idempotent, the audit chain
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from flask import current_app
@@ -27,7 +28,7 @@ from portal.policies.demo_library import DEMO_POLICIES
 from portal.policies.models import Policy
 from portal.referrals.models import ExtensionRequest, Feedback, Referral
 from portal.referrals.service import overdue_condition
-from portal.workdays.calendar import local_date
+from portal.workdays.calendar import deadline_day, local_date
 from portal.workdays.service import load_calendar
 from search.analysis import fold
 from tenants.models import Tenant, User
@@ -193,6 +194,138 @@ def test_timestamps_are_consistent_and_in_the_past(seeded):
                 ):
                     assert floor <= stage.on_date <= local_date(now)
                     floor = stage.on_date
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Words that name a way of contact (codes.FEEDBACK_METHODS) in a feedback's own text.
+METHOD_WORDS = {
+    "phone": ("电话",),
+    "visit": ("上门", "拜访"),
+    "reception": ("来访", "接待"),
+    "video": ("视频",),
+    "message": ("微信", "邮件", "短信"),
+}
+
+
+def _dates(text: str) -> list[date]:
+    return [date.fromisoformat(found) for found in ISO_DATE.findall(text)]
+
+
+def _events(lead_id: int, kind: str, referral_id: int | None = None) -> list[LeadEvent]:
+    query = select(LeadEvent).where(LeadEvent.lead_id == lead_id, LeadEvent.kind == kind)
+    if referral_id is not None:
+        query = query.where(LeadEvent.referral_id == referral_id)
+    return list(db.session.scalars(query.order_by(LeadEvent.id)))
+
+
+def test_landed_leads_timelines_name_their_signing_and_stage_dates(seeded):
+    """A landed lead's page shows its 签约日期 and stage dates beside its timeline: the 落地 line
+    names the signing date, and the n-th 登记“阶段” line names the n-th recorded stage and its
+    date (the seed once wrote them on the seeding day, then moved only the dates)."""
+    with wider_scope("cli"):
+        landed = db.session.scalars(select(Lead).where(Lead.signed_on.is_not(None))).all()
+        assert len(landed) >= 5
+        for lead in landed:
+            lines = [_dates(e.summary) for e in _events(lead.id, "landed")]
+            assert lines == [[lead.signed_on]], (lead.id, lines, lead.signed_on)
+            stages = db.session.scalars(
+                select(LeadStage).where(LeadStage.lead_id == lead.id).order_by(LeadStage.id)
+            ).all()
+            events = _events(lead.id, "stage")
+            assert len(events) == len(stages), lead.id
+            for event, stage in zip(events, stages, strict=True):
+                assert f"“{codes.STAGES[stage.stage]}”" in event.summary, (lead.id, event.summary)
+                assert _dates(event.summary) == [stage.on_date], (lead.id, event.summary, stage)
+
+
+def test_notifications_name_the_deadline_they_announced(seeded):
+    """A notification naming a date names the deadline as it stood when it was sent, which for
+    the demo's kinds is a fact the referral page still shows:
+
+    - 收到推送/转交 (referral_received) names the signing deadline set at dispatch: the referral's
+      sign_by, or, when the signing deadline was extended later, the old_due of its first signing
+      extension request (the deadline that request started from; the extension's own
+      notification announces the new one). Comparing with the current sign_by alone would call a
+      correct notice wrong after an extension, and "at the time it was sent" alone is not
+      checkable from the rows, hence this rule.
+    - 延期已获批准 (extension_approved) names the new_due of an approved extension of that
+      referral.
+
+    Any other kind that names a date fails the test until a rule for it is added here."""
+    checked = Counter()
+    with wider_scope("cli"):
+        for note in db.session.scalars(
+            select(Notification).where(Notification.referral_id.is_not(None))
+        ):
+            named = _dates(note.text)
+            if not named:
+                continue
+            referral = db.session.get(Referral, note.referral_id)
+            extensions = db.session.scalars(
+                select(ExtensionRequest)
+                .where(ExtensionRequest.referral_id == referral.id)
+                .order_by(ExtensionRequest.ordinal)
+            ).all()
+            if note.kind == "referral_received":
+                signing = [e for e in extensions if e.deadline == "sign"]
+                at_dispatch = signing[0].old_due if signing else referral.sign_by
+                assert named == [deadline_day(at_dispatch)], (referral.id, note.text, at_dispatch)
+            elif note.kind == "extension_approved":
+                approved = [[deadline_day(e.new_due)] for e in extensions if e.state == "approved"]
+                assert named in approved, (referral.id, note.text, approved)
+            else:
+                raise AssertionError(
+                    f"no rule for a date in a {note.kind} notification: {note.text}"
+                )
+            checked[note.kind] += 1
+    assert checked["referral_received"] >= 35 and checked["extension_approved"] >= 2, checked
+
+
+def test_extension_rows_agree_with_the_timeline_and_the_calendar(seeded):
+    """The 延期申请 table and the 办理记录 of a referral tell one story: the n-th request's line
+    names the n-th row's new date, an approval's line the same date, which is the referral's
+    deadline now; a first request starts from the deadline the service set at dispatch (N
+    working days of the city's calendar after sent_at), and asks for a later date."""
+    with wider_scope("cli"):
+        calendar = load_calendar(db.session)
+        rows = db.session.scalars(
+            select(ExtensionRequest).order_by(
+                ExtensionRequest.referral_id, ExtensionRequest.ordinal
+            )
+        ).all()
+        assert len(rows) >= 2
+        for row in rows:
+            referral = db.session.get(Referral, row.referral_id)
+            requested = _events(referral.lead_id, "extension_requested", referral.id)
+            assert _dates(requested[row.ordinal - 1].summary) == [deadline_day(row.new_due)]
+            assert deadline_day(row.old_due) < deadline_day(row.new_due)
+            assert referral.sent_at <= row.requested_at <= (row.decided_at or row.requested_at)
+            if row.ordinal == 1:
+                days = (1, 2, 3) if row.deadline == "sign" else (5, 7)
+                assert row.old_due in {calendar.deadline(referral.sent_at, n) for n in days}
+            if row.state == "approved":
+                approved = _events(referral.lead_id, "extension_approved", referral.id)
+                assert [deadline_day(row.new_due)] in [_dates(e.summary) for e in approved]
+                current = referral.sign_by if row.deadline == "sign" else referral.report_by
+                assert current == row.new_due, (referral.id, current, row.new_due)
+
+
+def test_feedback_texts_agree_with_their_method(seeded):
+    """A feedback's text names no way of contact other than its 对接方式 (a 上门拜访 entry once
+    read 已电话联系…)."""
+    assert set(METHOD_WORDS) == set(codes.FEEDBACK_METHODS)
+    with wider_scope("cli"):
+        rows = db.session.scalars(select(Feedback)).all()
+    assert {row.method for row in rows} >= {"phone", "visit", "video", "reception"}
+    for row in rows:
+        others = [
+            word
+            for method, words in METHOD_WORDS.items()
+            if method != row.method
+            for word in words
+            if word in row.summary
+        ]
+        assert not others, (row.referral_id, row.method, row.summary)
 
 
 def test_demo_logins_sign_in_and_counties_see_only_their_leads(seeded):
