@@ -12,6 +12,7 @@ htmx_extension = Htmx()
 
 def init_app(app) -> None:
     htmx_extension.init_app(app)
+    app.after_request(keep_address_after_boosted_post)
 
 
 def is_htmx() -> bool:
@@ -47,3 +48,20 @@ def client_redirect(url: str) -> Response:
         response.headers["HX-Redirect"] = url
         return response
     return redirect(url)
+
+
+def keep_address_after_boosted_post(response: Response) -> Response:
+    """A boosted form posted to an action URL and answered with a page (the form with its errors)
+    would put that URL in the address bar, where reloading asks for it with GET: 405. Keep the
+    address of the page the form was on instead."""
+    answered_with_page = response.status_code != 204 and not 300 <= response.status_code < 400
+    if (
+        answered_with_page
+        and request.method not in ("GET", "HEAD")
+        and is_htmx()
+        and request.htmx.boosted
+        and "HX-Push-Url" not in response.headers
+        and "HX-Replace-Url" not in response.headers
+    ):
+        response.headers["HX-Push-Url"] = "false"
+    return response

@@ -138,6 +138,8 @@ def test_the_new_lead_form_offers_active_chains_and_the_vocabularies(app, http_w
         ({"planned_investment": "十亿"}, "计划投资额须为整数。"),
         ({"planned_investment": "-5"}, "计划投资额须在 0 到 100,000,000 之间。"),
         ({"land_need": "很多"}, "用地需求须为数字。"),
+        ({"land_need": "0.01"}, "用地需求最多保留一位小数。"),  # not saved as 0 without a word
+        ({"chain_id": "²"}, "请从列表中选择产业链。"),
         ({"contact_phone": "call me"}, "联系电话只能包含数字"),
         ({"source_channel": ""}, "请选择线索来源渠道。"),
         ({"stage": "signed"}, "请选择项目阶段。"),
@@ -207,6 +209,9 @@ def test_filters_each_narrow_the_list(app, http_world):
     assert listed("q=康源") == {big}
     assert listed(f"q={codes[other].lower()}") == {other}
     assert listed("q=%25") == set()  # LIKE wildcards are matched literally
+    assert listed("q=芯片 封装") == {small}  # each word, anywhere in the title
+    assert listed("q=封装 华芯") == {small}  # or in the company
+    assert listed("q=芯片 康源") == set()  # every word must match
     assert listed("stage=talking") == {big}
     assert listed("list=talking") == {big}
     assert listed("list=investors") == {small, other}
@@ -513,6 +518,22 @@ def test_host_records_lifecycle_stages_after_landing(app, http_world):
     page = _text(owner.get(f"/leads/{lead_id}"))
     assert "签约" in page and "推送给其他单位" not in page and "登记进展" not in page
     assert owner.get(f"/leads/{lead_id}/send").status_code == 302  # landed: nothing to send
+    # The owner may still correct the record (the page offers what the route allows); the stage
+    # stays 签约 whatever the form says.
+    assert "编辑线索" in page
+    form = {**lead_form(title="年产 10GWh 储能电池项目（更正）"), "stage": "talking"}
+    form["version"] = str(_lead(app, lead_id).version)
+    form["csrf_token"] = page_token(owner, f"/leads/{lead_id}/edit")
+    response = owner.post(f"/leads/{lead_id}/edit", data=form)
+    assert response.status_code == 422 and "请选择项目阶段。" in _text(response)
+    assert _lead(app, lead_id).title == "年产 10GWh 储能电池项目"
+    form["stage"] = "signed"
+    assert owner.post(f"/leads/{lead_id}/edit", data=form).status_code == 302
+    assert _lead(app, lead_id).title == "年产 10GWh 储能电池项目（更正）"
+    assert _lead(app, lead_id).stage == "signed"
+    assert "编辑线索" not in _text(
+        signed_in_client(app, "county-b.officer").get(f"/leads/{lead_id}")
+    )
     host = signed_in_client(app, "county-b.officer")
     page = _text(host.get(f"/leads/{lead_id}"))
     assert "登记进展" in page and '<option value="registered">注册</option>' in page

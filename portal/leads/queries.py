@@ -142,15 +142,16 @@ def _shanghai_midnight(day: date) -> datetime:
 
 
 def _conditions(filters: LeadFilters) -> list:
-    conditions = []
-    if filters.q:
-        conditions.append(
-            or_(
-                Lead.title.contains(filters.q, autoescape=True),
-                Lead.company.contains(filters.q, autoescape=True),
-                Lead.code.contains(filters.q.upper(), autoescape=True),
-            )
+    # Words separated by spaces narrow the list: each must appear in the title, the company or
+    # the code ("触摸屏 玻璃" finds 触摸屏玻璃盖板).
+    conditions = [
+        or_(
+            Lead.title.contains(word, autoescape=True),
+            Lead.company.contains(word, autoescape=True),
+            Lead.code.contains(word.upper(), autoescape=True),
         )
+        for word in dict.fromkeys(filters.q.split())
+    ]
     if filters.stage:
         conditions.append(Lead.stage == filters.stage)
     if filters.five_list:

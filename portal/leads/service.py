@@ -61,13 +61,16 @@ def _number(form, name: str, label: str, limit: float, errors: dict, integer: bo
     if not raw:
         return None
     try:
-        value = int(raw) if integer else round(float(raw), 1)
+        value = int(raw) if integer else float(raw)
     except ValueError:
         kind = "整数" if integer else "数字"
         errors[name] = f"{label}须为{kind}。"
         return None
     if value != value or not 0 <= value <= limit:  # NaN, negative, absurd
         errors[name] = f"{label}须在 0 到 {limit:,.0f} 之间。"
+        return None
+    if not integer and round(value, 1) != value:
+        errors[name] = f"{label}最多保留一位小数。"
         return None
     return value
 

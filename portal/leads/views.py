@@ -155,6 +155,12 @@ def _is_handler(actor) -> bool:
     return actor.has_role("officer", "head")
 
 
+def _may_edit(actor, lead: Lead) -> bool:
+    """Owner tenant's officer or head, in every stage: after landing the record can still be
+    corrected (the stage itself then moves only through 落地后进展, see service.update_lead)."""
+    return _is_handler(actor) and lead.tenant_id == actor.tenant_id
+
+
 def _may_send(actor, lead: Lead) -> bool:
     """Owner tenant's officer or head, while the lead has neither landed nor been terminated."""
     return (
@@ -333,7 +339,7 @@ def _render_detail(lead: Lead, stage_errors=None, stage_values=None):
         events=service.timeline(db.session, lead),
         tenant_names=tenant_names,
         codes=codes,
-        may_edit=_may_send(actor, lead),
+        may_edit=_may_edit(actor, lead),
         may_send=_may_send(actor, lead),
         may_record_stage=_may_record_stage(actor, lead),
         next_stages=next_stages,

@@ -296,3 +296,36 @@ def test_a_refused_form_shows_its_field_errors_in_place(portal: Portal):
     # Chromium logs the 422 itself as a failed resource; nothing else may appear.
     assert [m for m in portal.problems.console_errors if "422" not in m] == []
     assert portal.problems.page_errors == []
+
+
+def test_a_stale_edit_is_refused_in_place_with_the_way_to_the_latest_version(portal: Portal):
+    """Two windows edit the same lead; the later save is refused (409) and the form says so on
+    the page, with a link to reopen the latest version, instead of a toast that fades away."""
+    page = portal.page
+    portal.sign_in("dean.officer")
+    page.goto("/leads/new")
+    portal.settled()
+    page.get_by_role("textbox", name="项目名称").fill("年产 5 万吨特种纸项目")
+    page.get_by_role("textbox", name="客商（企业）名称").fill("德安纸业有限公司")
+    page.get_by_label("线索来源渠道").select_option(label="以商招商")
+    page.get_by_label("计划投资（万元）").fill("30000")
+    page.get_by_role("button", name="登记").click()
+    expect(page).to_have_url(re.compile(r"/leads/\d+$"))
+    portal.settled()
+    page.get_by_role("link", name="编辑线索").click()
+    expect(page).to_have_url(re.compile(r"/leads/\d+/edit$"))
+    portal.settled()
+    other = page.context.new_page()
+    other.goto(page.url)
+    other.get_by_role("textbox", name="项目名称").fill("年产 6 万吨特种纸项目")
+    other.get_by_role("button", name="保存").click()
+    expect(other).to_have_url(re.compile(r"/leads/\d+$"))
+    other.close()
+    page.get_by_role("textbox", name="项目名称").fill("年产 8 万吨特种纸项目")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("alert").filter(has_text="已被其他人修改")).to_be_visible()
+    expect(page.get_by_role("link", name="重新打开编辑页")).to_be_visible()
+    portal.shot("stale-edit-refused")
+    page.get_by_role("link", name="重新打开编辑页").click()
+    expect(page.get_by_role("textbox", name="项目名称")).to_have_value("年产 6 万吨特种纸项目")
+    assert [m for m in portal.problems.console_errors if "409" not in m] == []

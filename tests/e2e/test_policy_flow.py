@@ -60,6 +60,9 @@ def test_register_a_policy_with_a_pdf_find_it_and_download_it(portal: Portal, tm
     table = page.get_by_test_id("policy-table")
     expect(page.get_by_test_id("policy-count")).to_have_text("共 1 份文件（已筛选）")
     expect(table).to_contain_text("市招商引资项目落地奖励办法")
+    # The address to bookmark names only the filter in use; the whole list is one click away.
+    expect(page).to_have_url(re.compile(r"/policies\?q=[^&]+$"))
+    expect(page.get_by_role("link", name="清除条件")).to_be_visible()
     portal.shot("policy-list")
     table.get_by_role("link", name="市招商引资项目落地奖励办法").click()
     with page.expect_download() as waiting:

@@ -79,7 +79,16 @@ def test_city_posts_county_signs_reports_and_lands_city_sees_on_time(portal: Por
     expect(page.locator("main")).to_contain_text("已签收")
     portal.shot("referral-5-signed")
 
-    # 4. It reports back (对接反馈)…
+    # 4. It reports back (对接反馈), first forgetting what happened: the page comes back with the
+    # error and keeps its own address (the form posts to a URL that only takes POST), so
+    # reloading shows the referral again.
+    address = page.url
+    page.get_by_role("button", name="提交反馈").click()
+    expect(page.get_by_text("请填写对接情况。")).to_be_visible()
+    assert page.url == address
+    page.reload()
+    portal.settled()
+    expect(page.get_by_role("heading", name=TITLE)).to_be_visible()
     # The forms check dates against the day in Shanghai, not the test machine's day.
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
     page.get_by_label("对接日期").fill(today)

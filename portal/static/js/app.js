@@ -47,8 +47,25 @@
     armToast(toast);
   }
 
+  // Filter forms marked data-compact-url leave out empty fields and fields at their default
+  // (data-default), so the address they put in the bar, to bookmark or forward, names only the
+  // filters in use.
+  function dropUnusedFields(form, formData) {
+    var unused = [];
+    formData.forEach(function (value, key) {
+      var values = formData.getAll(key);
+      if (unused.indexOf(key) < 0 && values.every(function (v) { return v === ""; })) unused.push(key);
+    });
+    form.querySelectorAll("[data-default][name]").forEach(function (field) {
+      if (formData.get(field.name) === field.dataset.default) unused.push(field.name);
+    });
+    unused.forEach(function (key) { formData.delete(key); });
+  }
+
   document.addEventListener("htmx:configRequest", function (evt) {
     evt.detail.headers["X-CSRFToken"] = csrfToken();
+    var form = evt.detail.elt && evt.detail.elt.closest && evt.detail.elt.closest("[data-compact-url]");
+    if (evt.detail.verb === "get" && form) dropUnusedFields(form, evt.detail.formData);
   });
 
   document.addEventListener("xqb:toast", function (evt) {
