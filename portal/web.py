@@ -163,7 +163,9 @@ def _teardown_request(exc=None):
 
 def login_required_response():
     if htmx.is_htmx():
-        page = urlsplit(request.headers.get("HX-Current-URL", "")).path or "/"
+        # Back to the page the user was on, filters included, once signed in again.
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        page = (current.path or "/") + (f"?{current.query}" if current.query else "")
         response = htmx.add_toast(render_error_body(401), ERROR_MESSAGES[401], "warning")
         response.status_code = 401
         response.headers["HX-Redirect"] = url_for("auth.login", next=safe_next(page) or None)

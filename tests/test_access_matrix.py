@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -524,3 +524,15 @@ def test_anonymous_htmx_request_gets_401_and_a_redirect_to_login(client, http_wo
     assert urlsplit(response.headers["HX-Redirect"]).path == "/login"
     toast = json.loads(response.headers["HX-Trigger"])["xqb:toast"]
     assert toast["message"] == "登录已过期，请重新登录。"
+
+
+def test_an_expired_session_on_a_filtered_list_returns_to_the_same_filters(client, http_world):
+    """The officer was on a filtered list when the session ended: after signing in again they
+    land on that list with its filters, not on the bare list."""
+    response = client.get(
+        "/leads?stage=talking",
+        headers={"HX-Request": "true", "HX-Current-URL": "http://localhost/leads?q=储能&min=100"},
+    )
+    assert response.status_code == 401
+    target = parse_qs(urlsplit(response.headers["HX-Redirect"]).query)["next"]
+    assert target == ["/leads?q=储能&min=100"]
