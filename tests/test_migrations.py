@@ -164,3 +164,125 @@ def test_flask_db_upgrade_cli(fresh_app):
     # Running it again on an up-to-date database is a no-op, not an error.
     again = runner.invoke(args=["db", "upgrade"])
     assert again.exit_code == 0, f"{again.output}\n{again.exception!r}"
+
+
+# ---- 0011: extension requests keep their officers' names; stale pending ones become void -----
+
+
+def test_migration_0011_names_extension_requests_and_voids_the_stale_ones(fresh_app):
+    """Rows written under 0010: the upgrade fills the names from user_account (display name, or
+    the login name when it is empty) and makes void the pending requests whose deadline already
+    ended; the downgrade drops the names and makes them pending again."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import column, insert, select, table, update
+
+    from portal.database import UTCDateTime
+    from portal.referrals.models import ExtensionRequest, Referral
+    from tenants.models import User
+    from tenants.scoping import wider_scope
+    from tests.conftest import build_world
+    from tests.referral_helpers import post_lead, send
+
+    at = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    signed_at = datetime(2026, 3, 2, 5, 30, tzinfo=UTC)
+    reported_at = datetime(2026, 3, 3, 6, 0, tzinfo=UTC)
+    # extension_request as revision 0010 made it.
+    old_extension = table(
+        "extension_request",
+        *(column(name) for name in ("referral_id", "tenant_id", "deadline", "reason")),
+        *(column(name) for name in ("ordinal", "state", "requested_by_id", "decided_by_id")),
+        column("decision_note"),
+        column("old_due", UTCDateTime()),
+        column("new_due", UTCDateTime()),
+        column("requested_at", UTCDateTime()),
+        column("decided_at", UTCDateTime()),
+    )
+    with fresh_app.app_context():
+        upgrade(revision="0010")
+        world = build_world(db.session)
+        lead_id = post_lead(world, "dept.officer")
+        signed, unsigned, reported = send(
+            world, "dept.officer", lead_id, "county_a", "county_b", "park_a"
+        )
+        with wider_scope("cli"):
+            db.session.execute(
+                update(User)
+                .where(User.id == world.users["county-a.officer"])
+                .values(display_name="何静怡")
+            )
+            db.session.execute(
+                update(User).where(User.id == world.users["dept.head"]).values(display_name="")
+            )
+            db.session.execute(
+                update(Referral)
+                .where(Referral.id == signed)
+                .values(state="accepted", accepted_at=signed_at)
+            )
+            db.session.execute(
+                update(Referral)
+                .where(Referral.id == reported)
+                .values(state="reported", accepted_at=signed_at, first_report_at=reported_at)
+            )
+            db.session.commit()
+
+        def request(referral_id, tenant, deadline, state="pending", decided_by=None):
+            return {
+                "referral_id": referral_id,
+                "tenant_id": world.tenants[tenant],
+                "deadline": deadline,
+                "reason": "企业负责人出差。",
+                "ordinal": 1,
+                "state": state,
+                "requested_by_id": world.users[f"{tenant.replace('_', '-')}.officer"],
+                "decided_by_id": world.users[decided_by] if decided_by else None,
+                "decision_note": "同意" if decided_by else "",
+                "old_due": at,
+                "new_due": at,
+                "requested_at": at,
+                "decided_at": at if decided_by else None,
+            }
+
+        rows = [
+            request(signed, "county_a", "sign"),  # signed since: void
+            request(signed, "county_a", "report", "approved", "dept.head"),
+            request(unsigned, "county_b", "sign"),  # still to sign: stays pending
+            request(reported, "park_a", "report"),  # first report given since: void
+        ]
+        with db.engine.begin() as conn:
+            conn.execute(insert(old_extension), rows)
+
+        upgrade()
+        with wider_scope("cli"):
+            db.session.expire_all()
+            got = db.session.scalars(select(ExtensionRequest).order_by(ExtensionRequest.id)).all()
+            assert [(e.state, e.requested_by_name, e.decided_by_name) for e in got] == [
+                ("void", "何静怡", ""),
+                ("approved", "何静怡", "dept.head"),
+                ("pending", "county-b.officer", ""),
+                ("void", "park-a.officer", ""),
+            ]
+            assert [e.decided_at for e in got] == [signed_at, at, None, reported_at]
+            assert got[0].decision_note == "接收单位已签收，无需再延长签收时限。"
+            assert got[3].decision_note == "接收单位已首次反馈，无需再延长首次反馈时限。"
+            db.session.rollback()
+
+        downgrade(revision="0010")
+        with db.engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("extension_request")}
+            assert not columns & {"requested_by_name", "decided_by_name"}
+            states = conn.execute(
+                text("SELECT state, decision_note FROM extension_request ORDER BY id")
+            ).all()
+            assert [tuple(row) for row in states] == [
+                ("pending", ""),
+                ("approved", "同意"),
+                ("pending", ""),
+                ("pending", ""),
+            ]
+
+        upgrade()
+        with db.engine.connect() as conn:
+            assert current_revisions(conn) == head_revisions(fresh_app)
+            differences = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            assert differences == [], "models and migrations disagree"

@@ -139,11 +139,18 @@ def test_two_heads_deciding_one_extension(app, world, monkeypatch):
 
         outcomes = race(app, 4, prepare, act, referrals.ReferralError, actors)
         assert outcomes.count("won") == 1, outcomes
-        assert all("已被处理" in o for o in outcomes if o != "won"), outcomes
         with wider_scope("cli"):
             db.session.expire_all()
             decided = db.session.get(ExtensionRequest, request_id)
-            state = decided.state
+            state, winner = decided.state, decided.decided_by_name
+        # The others are told who decided it, and how.
+        how = "同意延期" if state == "approved" else "不同意延期"
+        assert all(
+            o.startswith(f"该延期申请已由{winner}于 ")
+            and o.endswith(f"审批（{how}），无需再次审批。")
+            for o in outcomes
+            if o != "won"
+        ), outcomes
         final = _referral(rid)
         if state == "approved":
             assert final.sign_by > old_sign_by and final.extensions_granted == 1
@@ -196,4 +203,57 @@ def test_two_receivers_landing_one_lead_through_two_referrals(app, world, monkey
             assert lead.host_tenant_id == _referral(landed[0]).to_tenant_id
             assert lead.stage == "signed"
         assert sum(len(_audit(("referral_landed",), rid)) for rid in ids) == 1
+        db.session.commit()
+
+
+def test_signing_while_the_sign_extension_is_approved(app, world, monkeypatch):
+    """The receiver signs as the sender's head approves its sign-deadline extension: either the
+    approval comes first (the deadline moves, then the signing) or the signing does (the
+    request goes void and the approval is refused) — never an approval that changes nothing,
+    and never a deadlock between the two (both take the referral's row before the request's)."""
+    Clock(monkeypatch, shanghai(2026, 3, 2, 10))
+    actors = Actors(world, ["county-a.officer", "dept.head"])
+    for round_ in range(ROUNDS * 2):
+        lead_id = post_lead(world, "dept.officer", title=f"并发签收延期 {round_}")
+        rid = send(world, "dept.officer", lead_id, "county_a")[0]
+        with acting(world, "county-a.officer") as actor:
+            request_id = referrals.request_extension(
+                db.session,
+                actor,
+                db.session.get(Referral, rid),
+                new_date="2026-03-10",
+                reason="企业负责人出差",
+            ).id
+            db.session.commit()
+        old_sign_by = _referral(rid).sign_by
+        db.session.commit()
+
+        def prepare(session, rid=rid, request_id=request_id):
+            return session.get(Referral, rid), session.get(ExtensionRequest, request_id)
+
+        def act(session, prepared):
+            referral, request_row = prepared
+            if actors.login == "dept.head":
+                referrals.decide_extension(session, actors.actor, request_row, approve=True)
+            else:
+                referrals.accept(session, actors.actor, referral)
+
+        outcomes = race(app, 2, prepare, act, referrals.ReferralError, actors)
+        with wider_scope("cli"):
+            db.session.expire_all()
+            state = db.session.get(ExtensionRequest, request_id).state
+            final = db.session.get(Referral, rid)
+            assert final.state == "accepted"  # signing is never refused here
+            if state == "approved":
+                assert outcomes == ["won", "won"], outcomes
+                assert final.sign_by > old_sign_by and final.extensions_granted == 1
+            else:
+                assert state == "void"
+                assert sorted(outcomes) == [
+                    "won",
+                    "该延期申请已失效：接收单位已签收，无需再延长签收时限。",
+                ], outcomes
+                assert final.sign_by == old_sign_by and final.extensions_granted == 0
+        approvals = _audit(("extension_approved",), rid)
+        assert approvals == ([] if state == "void" else ["extension_approved"]), approvals
         db.session.commit()

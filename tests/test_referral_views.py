@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from portal.database import utcnow
 from portal.extensions import db
 from portal.leads.models import Lead
+from portal.notifications.models import Notification
 from portal.referrals import service
 from portal.referrals.models import ExtensionRequest, Referral
 from portal.workdays.calendar import local_date
@@ -175,6 +176,18 @@ def test_return_request_and_the_senders_refusal_then_no_second_return(app, http_
     post(sender, url(rid, "return/decide"), {"agree": "0", "note": "请先与企业对接后再定。"})
     row = referral(app, rid)
     assert row.state == "sent" and row.return_refused
+    # Another officer of the sender, on the page opened while the request waited, refuses
+    # without a note: told it was decided, and by whom, not asked for the note.
+    stale = post(
+        signed_in_client(app, "city.head"), url(rid, "return/decide"), {"agree": "0", "note": ""}
+    )
+    assert stale.status_code == 422
+    assert re.search(
+        r"该退回申请已由测试市投资促进局 city\.officer于 [-\d]{10} [:\d]{5} 审核（不同意退回），"
+        "无需再次审核。",
+        text(stale),
+    )
+    assert "请填写审核意见。" not in text(stale)
 
     page = text(receiver.get(url(rid)))
     assert "不同意退回" in page and f'action="/referrals/{rid}/return"' not in page
@@ -329,6 +342,82 @@ def test_extension_first_by_the_senders_head_second_by_a_city_head(app, http_wor
     assert "理由不充分。" in text(receiver.get(url(rid)))
 
 
+def _extension_section(page: str) -> str:
+    return page.split('data-testid="extension-list"')[1].split("</section>")[0]
+
+
+def _only_extension(app, rid) -> int:
+    with app.app_context(), wider_scope("cli"):
+        return db.session.scalars(
+            select(ExtensionRequest.id)
+            .where(ExtensionRequest.referral_id == rid)
+            .order_by(ExtensionRequest.id.desc())
+        ).first()
+
+
+def test_both_sides_read_who_asked_and_who_decided(app, http_world):
+    """Each side sees the other tenant's officer by name in the 延期申请 table, though that
+    officer's user row is outside its scope."""
+    rid = send(app, http_world, sender="dept.officer")
+    receiver = signed_in_client(app, "county-a.officer")
+    new_date = (_due(app, rid) + timedelta(days=3)).isoformat()
+    post(receiver, url(rid, "extension"), {"new_date": new_date, "reason": "负责人出差。"})
+    head = signed_in_client(app, "dept.head")
+    assert "county-a.officer" in _extension_section(text(head.get(url(rid))))
+    ext = _only_extension(app, rid)
+    post(head, f"/referrals/extensions/{ext}/decide", {"approve": "1", "note": "同意。"})
+    for client in (receiver, head, signed_in_client(app, "city.officer")):
+        section = _extension_section(text(client.get(url(rid))))
+        assert "county-a.officer" in section and "dept.head" in section and "已同意" in section
+
+
+def test_signing_ends_a_pending_sign_extension_and_a_stale_approval_is_explained(app, http_world):
+    rid = send(app, http_world, sender="dept.officer")
+    receiver = signed_in_client(app, "county-a.officer")
+    new_date = (_due(app, rid) + timedelta(days=3)).isoformat()
+    post(receiver, url(rid, "extension"), {"new_date": new_date, "reason": "负责人出差。"})
+    ext = _only_extension(app, rid)
+    head = signed_in_client(app, "dept.head")
+    assert "同意延期</button>" in text(head.get(url(rid)))  # the head opens the page now
+
+    assert post(receiver, url(rid, "accept")).status_code == 302
+    page = text(receiver.get(url(rid)))
+    section = _extension_section(page)
+    assert "已失效" in section and "接收单位已签收，无需再延长签收时限。" in section
+    assert "待审批" not in section
+    assert "签收（待审批的签收时限延期申请随之失效）" in page
+    # The report deadline can now be extended.
+    assert "提交延期申请</button>" in page and "当前首次反馈时限" in page
+
+    report_by = referral(app, rid).report_by
+    stale = post(head, f"/referrals/extensions/{ext}/decide", {"approve": "1"})
+    assert stale.status_code == 422
+    assert "该延期申请已失效：接收单位已签收，无需再延长签收时限。" in text(stale)
+    row = referral(app, rid)
+    assert (row.report_by, row.extensions_granted) == (report_by, 0)
+    with app.app_context(), wider_scope("cli"):
+        kinds = set(db.session.scalars(select(Notification.kind)))
+    assert "extension_approved" not in kinds  # the receiver is not told of a phantom approval
+
+
+def test_a_head_on_a_stale_page_is_told_the_extension_was_decided(app, http_world):
+    rid = send(app, http_world, sender="dept.officer")
+    act(app, http_world, "county-a.officer", service.accept, rid)
+    receiver = signed_in_client(app, "county-a.officer")
+    new_date = (local_date(referral(app, rid).report_by) + timedelta(days=5)).isoformat()
+    post(receiver, url(rid, "extension"), {"new_date": new_date, "reason": "企业推迟考察。"})
+    ext = _only_extension(app, rid)
+    head = signed_in_client(app, "dept.head")
+    post(head, f"/referrals/extensions/{ext}/decide", {"approve": "0", "note": "请按期反馈。"})
+    again = post(head, f"/referrals/extensions/{ext}/decide", {"approve": "0", "note": ""})
+    assert again.status_code == 422
+    assert re.search(
+        r"该延期申请已由dept\.head于 [-\d]{10} [:\d]{5} 审批（不同意延期），无需再次审批。",
+        text(again),
+    )
+    assert "请填写审批意见。" not in text(again)
+
+
 # ---- closing -----------------------------------------------------------------------------------
 
 
@@ -389,7 +478,10 @@ def test_transfer_by_the_receivers_head(app, http_world):
     head = signed_in_client(app, "county-a.head")
     assert "转交其他单位" in text(head.get(url(rid)))
     bad = post(head, url(rid, "transfer"), {"to_tenant_id": "", "note": ""})
-    assert bad.status_code == 422 and "请选择至少一个接收单位。" in text(bad)
+    assert bad.status_code == 422
+    assert "请选择转交给哪个单位。" in text(bad)
+    assert "请填写转交说明（落地条件、推荐理由）。" in text(bad)
+    assert "请选择至少一个接收单位" not in text(bad) and "请填写推送说明" not in text(bad)
     assert referral(app, rid).state == "accepted"
     ok = post(
         head,
@@ -407,6 +499,41 @@ def test_transfer_by_the_receivers_head(app, http_world):
     inbox = text(receiver_b.get("/referrals"))
     assert "储能电池" in inbox and "（转交）" in inbox and "甲县" in inbox
     assert "由甲县转交" in text(receiver_b.get(url(child_id)))
+
+
+def _transfer_options(page: str) -> dict[str, str]:
+    """The transfer form's options: label -> the option's attributes."""
+    select_html = page.split('id="tr-target"')[1].split("</select>")[0]
+    return {
+        label: attrs
+        for attrs, label in re.findall(r'<option value="\d+"([^>]*)>([^<]+)</option>', select_html)
+    }
+
+
+def test_transfer_form_greys_out_units_already_working_the_lead(app, http_world):
+    rid = send(app, http_world)
+    with app.app_context(), wider_scope("cli"):
+        lead_id = db.session.get(Referral, rid).lead_id
+    with app.app_context(), acting(http_world, "city.officer") as actor:
+        lead = db.session.get(Lead, lead_id)
+        service.send_lead(
+            db.session, actor, lead, to_tenant_ids=[http_world.tenants["county_b"]], note=NOTE
+        )
+        db.session.commit()
+    act(app, http_world, "county-a.officer", service.accept, rid)
+    head = signed_in_client(app, "county-a.head")
+    options = _transfer_options(text(head.get(url(rid))))
+    assert "disabled" in options["乙县（已推送，办理中）"]
+    assert "disabled" not in options["甲县工业园"]
+    assert "测试市投资促进局" not in options  # the sender (and owner) is not offered
+    refused = post(
+        head,
+        url(rid, "transfer"),
+        {"to_tenant_id": str(http_world.tenants["county_b"]), "note": "乙县。"},
+    )
+    assert refused.status_code == 422
+    assert "乙县已在办理该线索，不能再转交给该单位。" in text(refused)
+    assert referral(app, rid).state == "accepted"
 
 
 # ---- urging ------------------------------------------------------------------------------------
@@ -506,6 +633,15 @@ def test_city_admin_sets_the_default_deadlines(app, http_world):
     )
     assert ok.status_code == 302
     assert 'value="2"' in text(admin.get("/admin/referral-settings"))
+    with app.app_context(), wider_scope("cli"):
+        assert service.default_days(db.session) == (2, 7)
+    blank = admin.post(
+        "/admin/referral-settings", data={"csrf_token": token, "sign_days": " ", "report_days": ""}
+    )
+    assert blank.status_code == 422
+    assert "请填写签收时限（1–60 个工作日）。" in text(blank)
+    assert "请填写首次反馈时限（1–60 个工作日）。" in text(blank)
+    assert "已保存" not in text(blank)
     with app.app_context(), wider_scope("cli"):
         assert service.default_days(db.session) == (2, 7)
     assert (

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portal.extensions import db
 from portal.leads import service as leads
@@ -452,27 +452,56 @@ def test_only_the_receivers_head_transfers_an_accepted_referral(world, lead_id):
     refused(world, "city.head", referrals.transfer, ref(rid), PermissionError, **to_b)
 
 
+TRANSFER_INVALID = "转交单位无效（不能转交给本单位、线索所属单位或已停用的单位）。"
+
+
 @pytest.mark.parametrize(
-    "target_key, note, field",
+    "target_key, note, field, message",
     [
-        ("dept", "退给原单位", "to_tenant_ids"),  # the lead's owner
-        ("county_a", "转给自己", "to_tenant_ids"),
-        ("office", "考核办", "to_tenant_ids"),
-        ("county_b", "", "note"),
+        ("dept", "退给原单位", "to_tenant_ids", TRANSFER_INVALID),  # the lead's owner
+        ("county_a", "转给自己", "to_tenant_ids", TRANSFER_INVALID),
+        ("office", "考核办", "to_tenant_ids", TRANSFER_INVALID),
+        (None, "没选单位", "to_tenant_ids", "请选择转交给哪个单位。"),
+        ("county_b", "", "note", "请填写转交说明（落地条件、推荐理由）。"),
+        (
+            "park_a",
+            "甲县工业园已在办",
+            "to_tenant_ids",
+            "甲县工业园已在办理该线索，不能再转交给该单位。",
+        ),
     ],
 )
-def test_a_refused_transfer_changes_nothing(world, lead_id, target_key, note, field):
+def test_a_refused_transfer_changes_nothing_and_speaks_of_transferring(
+    world, lead_id, target_key, note, field, message
+):
+    """The transfer form's refusals name what it asks for (转交给, 转交说明), not the send
+    form's 接收单位 and 推送说明."""
     rid = accepted_by_a(world, lead_id)
+    send(world, "dept.officer", lead_id, "park_a")  # the park is working the lead already
     error = refused(
         world,
         "county-a.head",
         referrals.transfer,
         ref(rid),
-        to_tenant_id=str(world.tenants[target_key]),
+        to_tenant_id=str(world.tenants[target_key]) if target_key else "",
         note=note,
     )
-    assert field in error.errors
+    assert error.errors[field] == message
     assert referral_row(rid).state == "accepted"
+
+
+def test_transfer_choices_leave_out_sender_and_owner_and_busy_units_are_known(world, lead_id):
+    rid = accepted_by_a(world, lead_id)
+    send(world, "dept.officer", lead_id, "park_a")
+    with acting(world, "county-a.head") as actor:
+        referral = db.session.get(Referral, rid)
+        choices = {t.id for t in referrals.transfer_choices(db.session, actor, referral)}
+        busy = referrals.busy_receiver_ids(db.session, lead_id)
+    tenants = world.tenants
+    assert tenants["dept"] not in choices and tenants["county_a"] not in choices
+    assert {tenants["county_b"], tenants["park_a"]} <= choices
+    # The park is busy although county_a cannot see the park's referral itself.
+    assert busy == {tenants["county_a"], tenants["park_a"]}
 
 
 def test_transfer_creates_a_child_and_the_transferring_tenant_sees_the_chain(world, lead_id):
@@ -671,6 +700,217 @@ def test_extension_only_by_the_receiver_with_a_deadline_open(world, lead_id, clo
         contacted_on="2026-03-02",
     )
     refused(world, "county-a.officer", _extend, ref(rid), new_date="2026-03-20")
+
+
+def _extension(extension_id) -> ExtensionRequest:
+    with wider_scope("cli"):
+        db.session.expire_all()
+        return db.session.get(ExtensionRequest, extension_id)
+
+
+def _last_timeline_line(referral_id) -> str:
+    with wider_scope("cli"):
+        return db.session.scalars(
+            select(LeadEvent.summary)
+            .where(LeadEvent.referral_id == referral_id)
+            .order_by(LeadEvent.id.desc())
+        ).first()
+
+
+def _last_audit_after() -> str:
+    from portal.audit.models import AuditEvent
+
+    with wider_scope("cli"):
+        return db.session.scalars(select(AuditEvent.after).order_by(AuditEvent.id.desc())).first()
+
+
+def test_signing_voids_a_pending_sign_extension_which_can_then_not_be_approved(world, lead_id):
+    rid = sent_to_a(world, lead_id)
+    ok(world, "county-a.officer", _extend, ref(rid), "extension_requested", new_date="2026-03-05")
+    ext = _extension_id(rid)
+    # Signing is one action: one audit event, one timeline line, both telling of the request.
+    ok(world, "county-a.officer", referrals.accept, ref(rid), "referral_accepted")
+    row = _extension(ext)
+    assert row.state == "void" and row.decided_by_id is None
+    assert row.decision_note == "接收单位已签收，无需再延长签收时限。"
+    assert _last_timeline_line(rid) == "签收（待审批的签收时限延期申请随之失效）"
+    assert f'"extension_voided":{ext}' in _last_audit_after()
+    before = referral_row(rid)
+    error = refused(world, "dept.head", _decide, (ExtensionRequest, ext), approve=True)
+    assert error.errors == {"state": "该延期申请已失效：接收单位已签收，无需再延长签收时限。"}
+    after = referral_row(rid)
+    assert (after.report_by, after.extensions_granted) == (before.report_by, 0)
+    # The report deadline may now be extended; the void request never made this a second one,
+    # so the sender's head decides it.
+    ok(world, "county-a.officer", _extend, ref(rid), "extension_requested", new_date="2026-03-13")
+    report_ext = _extension_id(rid)
+    assert _extension(report_ext).ordinal == 1
+    ok(
+        world,
+        "dept.head",
+        _decide,
+        (ExtensionRequest, report_ext),
+        "extension_approved",
+        approve=True,
+    )
+    assert referral_row(rid).report_by == end_of_local_day(date(2026, 3, 13))
+
+
+def _moves(world):
+    """The moves past a deadline other than signing, by name."""
+    to_b = str(world.tenants["county_b"])
+    return {
+        "withdraw": referrals.withdraw,
+        "grant_return": lambda s, a, r: referrals.decide_return(s, a, r, agree=True),
+        "first_report": lambda s, a, r: _feedback(s, a, r, contacted_on="2026-03-02"),
+        "not_landed": lambda s, a, r: referrals.close_not_landed(
+            s, a, r, reason="elsewhere", note="企业已落户外省。"
+        ),
+        "transfer": lambda s, a, r: referrals.transfer(s, a, r, to_tenant_id=to_b, note="乙县。"),
+    }
+
+
+@pytest.mark.parametrize(
+    "deadline, login, move, audit_action, why",
+    [
+        (
+            "sign",
+            "dept.head",
+            "withdraw",
+            "referral_withdrawn",
+            "推送已办结（已撤回），无需再延期。",
+        ),
+        (
+            "sign",
+            "dept.head",
+            "grant_return",
+            "referral_returned",
+            "推送已办结（已退回），无需再延期。",
+        ),
+        (
+            "report",
+            "county-a.officer",
+            "first_report",
+            "referral_feedback",
+            "接收单位已首次反馈，无需再延长首次反馈时限。",
+        ),
+        (
+            "report",
+            "county-a.head",
+            "not_landed",
+            "referral_not_landed",
+            "推送已办结（未落地），无需再延期。",
+        ),
+        (
+            "report",
+            "county-a.head",
+            "transfer",
+            "referral_transferred",
+            "推送已办结（已转交），无需再延期。",
+        ),
+    ],
+)
+def test_every_move_past_a_deadline_voids_its_pending_extension(
+    world, lead_id, deadline, login, move, audit_action, why
+):
+    rid = sent_to_a(world, lead_id) if deadline == "sign" else accepted_by_a(world, lead_id)
+    if move == "grant_return":
+        ok(world, "county-a.officer", _return, ref(rid), "referral_return_requested")
+    ok(world, "county-a.officer", _extend, ref(rid), "extension_requested", new_date="2026-03-12")
+    ext = _extension_id(rid)
+    ok(world, login, _moves(world)[move], ref(rid), audit_action)
+    row = _extension(ext)
+    assert (row.state, row.decision_note) == ("void", why)
+    assert f'"extension_voided":{ext}' in _last_audit_after()
+    error = refused(world, "dept.head", _decide, (ExtensionRequest, ext), approve=True)
+    assert error.errors == {"state": f"该延期申请已失效：{why}"}
+
+
+def test_a_return_refused_keeps_the_sign_extension_pending(world, lead_id):
+    """Back to 待签收 after a refused return: the signing deadline still runs, so its pending
+    extension still applies."""
+    rid = sent_to_a(world, lead_id)
+    ok(world, "county-a.officer", _return, ref(rid), "referral_return_requested")
+    ok(world, "county-a.officer", _extend, ref(rid), "extension_requested", new_date="2026-03-05")
+    ok(
+        world,
+        "dept.officer",
+        referrals.decide_return,
+        ref(rid),
+        "referral_return_refused",
+        agree=False,
+        note="请签收办理。",
+    )
+    ext = _extension_id(rid)
+    ok(world, "dept.head", _decide, (ExtensionRequest, ext), "extension_approved", approve=True)
+    assert referral_row(rid).sign_by == end_of_local_day(date(2026, 3, 5))
+
+
+def test_a_pending_request_whose_deadline_already_ended_is_refused_and_nothing_changes(
+    world, lead_id
+):
+    """A request left pending by an older version (or any path that moved the referral past
+    its deadline without voiding it): deciding it says why and changes nothing."""
+    rid = sent_to_a(world, lead_id)
+    ok(world, "county-a.officer", _extend, ref(rid), "extension_requested", new_date="2026-03-05")
+    ext = _extension_id(rid)
+    with wider_scope("cli"):
+        db.session.execute(
+            update(Referral).where(Referral.id == rid).values(state="accepted", accepted_at=MONDAY)
+        )
+        db.session.commit()
+    for approve, note in ((True, ""), (False, "")):
+        error = refused(
+            world, "dept.head", _decide, (ExtensionRequest, ext), approve=approve, note=note
+        )
+        assert error.errors == {
+            "state": "该延期申请已不再适用：接收单位已签收，无需再延长签收时限。"
+        }
+    assert _extension(ext).state == "pending"
+
+
+def test_deciding_a_decided_extension_says_who_decided_it_before_asking_for_a_note(world, lead_id):
+    rid = accepted_by_a(world, lead_id)
+    ok(world, "county-a.officer", _extend, ref(rid), "extension_requested", new_date="2026-03-13")
+    ext = _extension_id(rid)
+    ok(world, "dept.head", _decide, (ExtensionRequest, ext), "extension_approved", approve=True)
+    row = _extension(ext)
+    assert (row.requested_by_name, row.decided_by_name) == ("county-a.officer", "dept.head")
+    # The same head on a page opened before: refusing without a note.
+    error = refused(world, "dept.head", _decide, (ExtensionRequest, ext), approve=False, note="")
+    assert error.errors == {
+        "state": "该延期申请已由dept.head于 2026-03-02 10:00 审批（同意延期），无需再次审批。"
+    }
+
+
+def test_deciding_a_decided_return_says_who_decided_it_before_asking_for_a_note(world, lead_id):
+    rid = sent_to_a(world, lead_id)
+    ok(world, "county-a.officer", _return, ref(rid), "referral_return_requested")
+    ok(
+        world,
+        "dept.officer",
+        referrals.decide_return,
+        ref(rid),
+        "referral_return_refused",
+        agree=False,
+        note="请签收办理。",
+    )
+    error = refused(world, "dept.head", referrals.decide_return, ref(rid), agree=False, note="")
+    assert error.errors == {
+        "state": "该退回申请已由测试市商务局 dept.officer于 2026-03-02 10:00 审核（不同意退回），"
+        "无需再次审核。"
+    }
+    ok(world, "county-a.officer", referrals.accept, ref(rid), "referral_accepted")
+    error = refused(world, "dept.head", referrals.decide_return, ref(rid), agree=True)
+    assert "不同意退回" in error.errors["state"]
+
+
+def test_deciding_the_return_of_a_withdrawn_referral_is_explained(world, lead_id):
+    rid = sent_to_a(world, lead_id)
+    ok(world, "county-a.officer", _return, ref(rid), "referral_return_requested")
+    ok(world, "dept.officer", referrals.withdraw, ref(rid), "referral_withdrawn")
+    error = refused(world, "dept.head", referrals.decide_return, ref(rid), agree=False, note="")
+    assert error.errors == {"state": "该推送已撤回，退回申请无需再审核。"}
 
 
 # ---- landing ---------------------------------------------------------------------------------

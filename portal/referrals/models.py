@@ -120,15 +120,18 @@ class ExtensionRequest(SharedRecord, db.Model):
     new_due: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(500))
     ordinal: Mapped[int] = mapped_column(Integer)  # 1: sender's head decides; 2+: a city head
+    # pending → approved | refused, or void: the deadline it extends ended before a decision
+    # (signed, first report given, closed); decided_at is then when it ended, decided_by empty.
     state: Mapped[str] = mapped_column(String(12), default="pending")
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # The officers' names as they were when they acted (LeadEvent.actor_name does the same):
+    # everyone who sees the referral reads them, though another tenant's users are out of scope.
+    requested_by_name: Mapped[str] = mapped_column(String(64), default="")
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    decided_by_name: Mapped[str] = mapped_column(String(64), default="")
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision_note: Mapped[str] = mapped_column(String(500), default="")
-
-    requested_by = relationship("User", foreign_keys=[requested_by_id])
-    decided_by = relationship("User", foreign_keys=[decided_by_id])
 
     @classmethod
     def visibility(cls, cols, tenant_ids, counting=False):

@@ -3,7 +3,8 @@
 Every transition is a conditional UPDATE on the referral's state (``WHERE state IN expected``):
 of two people acting at once exactly one changes the row; the other gets a ReferralError that says
 what happened instead. Each successful transition writes one audit event and one timeline line in
-the same transaction.
+the same transaction. A move past a deadline also ends a pending extension request of that
+deadline (state ``void``), told in the move's own audit event and timeline line.
 """
 
 from __future__ import annotations
@@ -18,12 +19,18 @@ from portal.audit import service as audit
 from portal.database import utcnow
 from portal.ids import parse_id
 from portal.leads import codes
-from portal.leads.models import Lead, LeadAccess
+from portal.leads.models import Lead, LeadAccess, LeadEvent
 from portal.leads.service import add_event
 from portal.notifications import service as notify
 from portal.referrals.models import CitySetting, ExtensionRequest, Feedback, Referral
 from portal.validation import InputError, parse_form_date, whole_number
-from portal.workdays.calendar import WorkCalendar, deadline_day, end_of_local_day, local_date
+from portal.workdays.calendar import (
+    SHANGHAI,
+    WorkCalendar,
+    deadline_day,
+    end_of_local_day,
+    local_date,
+)
 from portal.workdays.service import load_calendar
 from tenants.models import Tenant
 from tenants.scoping import wider_scope
@@ -55,9 +62,14 @@ def default_days(session: Session) -> tuple[int, int]:
     return sign, report
 
 
-def _parse_days(value, label: str, field: str, errors: dict, default: int) -> int:
+def _parse_days(
+    value, label: str, field: str, errors: dict, default: int, *, required: bool = False
+) -> int:
+    """Working days from a form; blank means ``default`` unless the field is ``required``."""
     raw = str(value if value is not None else "").strip()
     if not raw:
+        if required:
+            errors[field] = f"请填写{label}（1–{MAX_DEADLINE_DAYS} 个工作日）。"
         return default
     days = whole_number(raw)
     if days is None or not 1 <= days <= MAX_DEADLINE_DAYS:
@@ -71,8 +83,9 @@ def set_default_days(session: Session, actor: audit.Actor, *, sign_days, report_
         raise PermissionError("the city admin sets the deadline defaults")
     errors: dict[str, str] = {}
     old = default_days(session)
-    sign = _parse_days(sign_days, "签收时限", "sign_days", errors, old[0])
-    report = _parse_days(report_days, "首次反馈时限", "report_days", errors, old[1])
+    # The defaults page shows both values: a field emptied there is a mistake, not "keep it".
+    sign = _parse_days(sign_days, "签收时限", "sign_days", errors, old[0], required=True)
+    report = _parse_days(report_days, "首次反馈时限", "report_days", errors, old[1], required=True)
     if not errors and report < sign:
         errors["report_days"] = "首次反馈时限不能短于签收时限。"
     if errors:
@@ -248,8 +261,13 @@ def _state_refusal(referral: Referral) -> ReferralError:
     )
 
 
-def _transition(session: Session, referral: Referral, expected: tuple[str, ...], **values) -> None:
-    """Move the referral only if its state is still one of ``expected``; else refuse."""
+def _transition(
+    session: Session, referral: Referral, expected: tuple[str, ...], **values
+) -> ExtensionRequest | None:
+    """Move the referral only if its state is still one of ``expected``; else refuse.
+
+    Returns the pending extension request this move made void (the deadline it asked to extend
+    no longer applies), for the caller's timeline line and audit event; usually None."""
     if referral.state not in expected:
         raise _state_refusal(referral)
     changed = session.execute(
@@ -261,6 +279,46 @@ def _transition(session: Session, referral: Referral, expected: tuple[str, ...],
     session.refresh(referral)
     if changed != 1:
         raise _state_refusal(referral)
+    return _void_stale_extension(session, referral)
+
+
+DEADLINE_LABELS = {"sign": "签收", "report": "首次反馈"}
+
+
+def _no_longer_applies(referral: Referral, which: str) -> str:
+    """Why an extension of the ``which`` deadline has nothing left to extend, in a sentence."""
+    if which == "sign" and referral.state in ("accepted", "reported"):
+        return "接收单位已签收，无需再延长签收时限。"
+    if which == "report" and referral.first_report_at is not None:
+        return "接收单位已首次反馈，无需再延长首次反馈时限。"
+    label = codes.REFERRAL_STATES.get(referral.state, referral.state)
+    return f"推送已办结（{label}），无需再延期。"
+
+
+def _void_stale_extension(session: Session, referral: Referral) -> ExtensionRequest | None:
+    """A pending extension of a deadline the referral no longer works against ends with it:
+    void, and noted with why. Conditional on ``pending``, like every decision: a head deciding
+    it at the same moment either wins (and the referral's move then refuses) or finds it void."""
+    deadline = open_deadline(referral)
+    current = deadline[0] if deadline is not None else None
+    stale = [ExtensionRequest.referral_id == referral.id, ExtensionRequest.state == "pending"]
+    if current is not None:
+        stale.append(ExtensionRequest.deadline != current)
+    row = session.scalar(select(ExtensionRequest).where(*stale))
+    if row is None:
+        return None
+    changed = session.execute(
+        update(ExtensionRequest)
+        .where(ExtensionRequest.id == row.id, ExtensionRequest.state == "pending")
+        .values(
+            state="void",
+            decided_at=utcnow(),
+            decision_note=_no_longer_applies(referral, row.deadline),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(row)
+    return row if changed == 1 else None
 
 
 def _grant_access(
@@ -292,8 +350,14 @@ def _log(
     kind: str,
     summary: str,
     audited: bool = True,
+    voided: ExtensionRequest | None = None,
     **audit_kw,
 ):
+    """The action's one timeline line and one audit event. ``voided``: the pending extension
+    request the action made void, told in both."""
+    if voided is not None:
+        summary += f"（待审批的{DEADLINE_LABELS[voided.deadline]}时限延期申请随之失效）"
+        audit_kw["after"] = {**audit_kw.get("after", {}), "extension_voided": voided.id}
     add_event(session, actor, referral.lead_id, kind, summary, referral_id=referral.id)
     session.flush()
     if audited:
@@ -364,33 +428,74 @@ def returned_tenant_ids(session: Session, lead_id: int) -> set[int]:
     return _receiver_ids(session, lead_id, ("returned",))
 
 
-def _open_receiver_ids(session: Session, lead_id: int) -> set[int]:
+def busy_receiver_ids(session: Session, lead_id: int) -> set[int]:
+    """Tenants already working this lead (an open referral to them, whoever sent it): a send or
+    transfer to them is refused, so the forms offer them greyed out."""
     return _receiver_ids(session, lead_id, codes.OPEN_STATES)
 
 
-def _parse_targets(session: Session, actor, lead: Lead, raw_ids, override: bool, errors: dict):
+def transfer_choices(session: Session, actor: audit.Actor, referral: Referral) -> list[Tenant]:
+    """Where the receiver may pass the lead on: not back to its sender or the lead's owner."""
+    return [
+        t
+        for t in receiver_choices(session, actor)
+        if t.id not in (referral.lead.tenant_id, referral.from_tenant_id)
+    ]
+
+
+@dataclass(frozen=True)
+class _Wording:
+    """The refusals of a send in the words of the form that asked: 推送 or 转交."""
+
+    none_chosen: str
+    invalid: str
+    busy: str  # {names}
+    returned: str  # {names}
+    note_label: str
+    closed: str
+
+
+SEND_WORDING = _Wording(
+    none_chosen="请选择至少一个接收单位。",
+    invalid="接收单位无效（不能推送给本单位、线索所属单位或已停用的单位）。",
+    busy="{names}已有该线索的在办推送，不能重复推送。",
+    returned="{names}此前已退回该线索。如确需再次推送，请勾选“仍然推送”并在说明中写明理由。",
+    note_label="推送说明（落地条件、推荐理由）",
+    closed="该线索已落地或已终止，不能再推送。",
+)
+TRANSFER_WORDING = _Wording(
+    none_chosen="请选择转交给哪个单位。",
+    invalid="转交单位无效（不能转交给本单位、线索所属单位或已停用的单位）。",
+    busy="{names}已在办理该线索，不能再转交给该单位。",
+    returned="{names}此前已退回该线索。如确需转交，请勾选“仍然转交”并在转交说明中写明理由。",
+    note_label="转交说明（落地条件、推荐理由）",
+    closed="该线索已落地或已终止，不能再转交。",
+)
+
+
+def _parse_targets(
+    session: Session, actor, lead: Lead, raw_ids, override: bool, errors: dict, words: _Wording
+):
     ids = []
     for raw in raw_ids or ():
         tenant_id = parse_id(raw)
         if tenant_id is not None and tenant_id not in ids:
             ids.append(tenant_id)
     if not ids:
-        errors["to_tenant_ids"] = "请选择至少一个接收单位。"
+        errors["to_tenant_ids"] = words.none_chosen
         return []
     allowed = {t.id: t for t in receiver_choices(session, actor)}
     if any(i not in allowed for i in ids) or lead.tenant_id in ids:
-        errors["to_tenant_ids"] = "接收单位无效（不能推送给本单位、线索所属单位或已停用的单位）。"
+        errors["to_tenant_ids"] = words.invalid
         return []
-    busy = _open_receiver_ids(session, lead.id) & set(ids)
+    busy = busy_receiver_ids(session, lead.id) & set(ids)
     if busy:
         names = "、".join(allowed[i].name for i in busy)
-        errors["to_tenant_ids"] = f"{names}已有该线索的在办推送，不能重复推送。"
+        errors["to_tenant_ids"] = words.busy.format(names=names)
     returned = returned_tenant_ids(session, lead.id) & set(ids)
     if returned and not override:
         names = "、".join(allowed[i].name for i in returned)
-        errors["override_returned"] = (
-            f"{names}此前已退回该线索。如确需再次推送，请勾选“仍然推送”并在说明中写明理由。"
-        )
+        errors["override_returned"] = words.returned.format(names=names)
     return [allowed[i] for i in ids]
 
 
@@ -447,11 +552,12 @@ def _check_send(
     _require_handler(actor)
     if parent is None and lead.tenant_id != actor.tenant_id:
         raise PermissionError("only the owner tenant sends its lead; receivers transfer")
+    words = SEND_WORDING if parent is None else TRANSFER_WORDING
     if lead.host_tenant_id is not None or lead.stage == "terminated":
-        raise ReferralError({"to_tenant_ids": "该线索已落地或已终止，不能再推送。"})
+        raise ReferralError({"to_tenant_ids": words.closed})
     errors: dict[str, str] = {}
-    targets = _parse_targets(session, actor, lead, to_tenant_ids, override_returned, errors)
-    note = _text(note, 1000, "推送说明（落地条件、推荐理由）", "note", errors)
+    targets = _parse_targets(session, actor, lead, to_tenant_ids, override_returned, errors, words)
+    note = _text(note, 1000, words.note_label, "note", errors)
     default_sign, default_report = default_days(session)
     sign = _parse_days(sign_days, "签收时限", "sign_days", errors, default_sign)
     report = _parse_days(report_days, "首次反馈时限", "report_days", errors, default_report)
@@ -537,7 +643,7 @@ def _due_text(moment: datetime) -> str:
 def accept(session: Session, actor: audit.Actor, referral: Referral) -> None:
     _require_receiver(actor, referral)
     now = utcnow()
-    _transition(
+    voided = _transition(
         session,
         referral,
         ("sent",),
@@ -554,6 +660,7 @@ def accept(session: Session, actor: audit.Actor, referral: Referral) -> None:
         "referral_accepted",
         "accepted",
         "签收" + ("（超过签收时限）" if late else ""),
+        voided=voided,
         before={"state": "sent"},
         after={"state": "accepted", "late": late},
     )
@@ -612,16 +719,25 @@ def decide_return(
 ) -> None:
     """The sender side agrees (returned) or refuses (back to sent; final, deadlines stand)."""
     _require_sender(actor, referral)
+    if referral.state != "return_requested":  # decided meanwhile: say so before the note
+        raise _return_decided(session, referral)
     errors: dict[str, str] = {}
     note = _text(note, 500, "审核意见", "note", errors, required=not agree)
     if errors:
         raise ReferralError(errors)
-    if agree:
-        _transition(session, referral, ("return_requested",), state="returned", closed_at=utcnow())
-        summary, kind = "同意退回" + (f"：{note}" if note else ""), "returned"
-    else:
-        _transition(session, referral, ("return_requested",), state="sent", return_refused=True)
-        summary, kind = f"不同意退回：{note}", "return_refused"
+    try:
+        if agree:
+            voided = _transition(
+                session, referral, ("return_requested",), state="returned", closed_at=utcnow()
+            )
+            summary, kind = "同意退回" + (f"：{note}" if note else ""), "returned"
+        else:
+            voided = _transition(
+                session, referral, ("return_requested",), state="sent", return_refused=True
+            )
+            summary, kind = f"不同意退回：{note}", "return_refused"
+    except ReferralError:
+        raise _return_decided(session, referral) from None
     _log(
         session,
         actor,
@@ -629,6 +745,7 @@ def decide_return(
         f"referral_{kind}",
         kind,
         summary,
+        voided=voided,
         before={"state": "return_requested"},
         after={"state": referral.state, "note": note},
     )
@@ -641,6 +758,37 @@ def decide_return(
     )
 
 
+def _return_decided(session: Session, referral: Referral) -> ReferralError:
+    """The refusal of a return decision on a request no longer waiting: who decided it, how and
+    when (from the referral's timeline, which the sender side sees), or what happened instead."""
+    decision = session.scalars(
+        select(LeadEvent)
+        .where(
+            LeadEvent.referral_id == referral.id,
+            LeadEvent.kind.in_(("returned", "return_refused")),
+        )
+        .order_by(LeadEvent.occurred_at.desc(), LeadEvent.id.desc())
+        .limit(1)
+    ).first()
+    if decision is not None:
+        how = "同意退回" if decision.kind == "returned" else "不同意退回"
+        tenant = _tenant_name(session, decision.tenant_id) if decision.tenant_id else ""
+        who = " ".join(part for part in (tenant, decision.actor_name) if part)
+        return ReferralError(
+            {
+                "state": f"该退回申请已由{who}于 {_local_time(decision.occurred_at)} 审核"
+                f"（{how}），无需再次审核。"
+            }
+        )
+    if referral.state == "withdrawn":
+        return ReferralError({"state": "该推送已撤回，退回申请无需再审核。"})
+    return _state_refusal(referral)
+
+
+def _local_time(moment: datetime) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
 def withdraw(session: Session, actor: audit.Actor, referral: Referral, *, note: str = "") -> None:
     _require_sender(actor, referral)
     errors: dict[str, str] = {}
@@ -648,7 +796,7 @@ def withdraw(session: Session, actor: audit.Actor, referral: Referral, *, note: 
     if errors:
         raise ReferralError(errors)
     previous = referral.state
-    _transition(
+    voided = _transition(
         session, referral, ("sent", "return_requested"), state="withdrawn", closed_at=utcnow()
     )
     _log(
@@ -658,6 +806,7 @@ def withdraw(session: Session, actor: audit.Actor, referral: Referral, *, note: 
         "referral_withdrawn",
         "withdrawn",
         "撤回推送" + (f"：{note}" if note else ""),
+        voided=voided,
         before={"state": previous},
         after={"state": "withdrawn"},
     )
@@ -702,12 +851,13 @@ def transfer(
         parent=referral,
     )
     previous = referral.state
-    _transition(
+    voided = _transition(
         session, referral, ("accepted", "reported"), state="transferred", closed_at=utcnow()
     )
     # One action, one audit event: the child's send is part of the transfer's record.
     children = _send(session, actor, referral.lead, plan, parent=referral, audited=False)
     child = children[0]
+    voided_after = {"extension_voided": voided.id} if voided is not None else {}
     audit.record(
         session,
         actor,
@@ -722,6 +872,7 @@ def transfer(
             "sign_days": plan.sign,
             "report_days": plan.report,
             "override_returned": plan.override_returned,
+            **voided_after,
         },
     )
     return child
@@ -755,7 +906,7 @@ def add_feedback(session: Session, actor: audit.Actor, referral: Referral, form)
     now = utcnow()
     first = referral.first_report_at is None
     if first:
-        _transition(
+        voided = _transition(
             session,
             referral,
             ("accepted",),
@@ -764,7 +915,7 @@ def add_feedback(session: Session, actor: audit.Actor, referral: Referral, form)
             last_feedback_at=now,
         )
     else:
-        _transition(session, referral, ("reported",), last_feedback_at=now)
+        voided = _transition(session, referral, ("reported",), last_feedback_at=now)
     feedback = Feedback(
         referral_id=referral.id,
         tenant_id=actor.tenant_id,
@@ -799,6 +950,7 @@ def add_feedback(session: Session, actor: audit.Actor, referral: Referral, form)
         "referral_feedback",
         "feedback",
         summary_line,
+        voided=voided,
         after={"state": referral.state, "first": first, "late": late, "stage_after": stage_after},
     )
     if first:
@@ -862,7 +1014,9 @@ def close_landed(
         # Refuse before this referral moves; the conditional UPDATE below still settles a race.
         raise ReferralError({"state": "该线索已在其他单位落地或已终止，不能重复登记落地。"})
     previous = referral.state
-    _transition(session, referral, ("accepted", "reported"), state="landed", closed_at=utcnow())
+    voided = _transition(
+        session, referral, ("accepted", "reported"), state="landed", closed_at=utcnow()
+    )
     landed = session.execute(
         update(Lead)
         .where(
@@ -889,6 +1043,7 @@ def close_landed(
         "referral_landed",
         "landed",
         f"落地{hosts[host_id].name}，{day.isoformat()} 签约，签约金额 {amount:,} 万元",
+        voided=voided,
         before={"state": previous},
         after={
             "state": "landed",
@@ -927,7 +1082,7 @@ def close_not_landed(
     if errors:
         raise ReferralError(errors)
     previous = referral.state
-    _transition(
+    voided = _transition(
         session,
         referral,
         ("accepted", "reported"),
@@ -943,6 +1098,7 @@ def close_not_landed(
         "referral_not_landed",
         "not_landed",
         f"办结：未落地（{codes.NOT_LANDED_REASONS[reason]}）：{note}",
+        voided=voided,
         before={"state": previous},
         after={"state": "not_landed", "reason": reason},
     )
@@ -1001,10 +1157,11 @@ def request_extension(
     session.refresh(referral)
     if claimed != 1:
         raise ReferralError({"new_date": "该推送刚被其他人处理，请刷新后再试。"})
+    # A request that went void was never decided: it does not make the next one a second.
     ordinal = 1 + (
         session.scalar(
             select(func.count(ExtensionRequest.id)).where(
-                ExtensionRequest.referral_id == referral.id
+                ExtensionRequest.referral_id == referral.id, ExtensionRequest.state != "void"
             )
         )
         or 0
@@ -1019,11 +1176,12 @@ def request_extension(
         ordinal=ordinal,
         state="pending",
         requested_by_id=actor.user_id,
+        requested_by_name=_actor_name(actor),
         requested_at=now,
     )
     session.add(request_row)
     session.flush()
-    label = "签收" if which == "sign" else "首次反馈"
+    label = DEADLINE_LABELS[which]
     _log(
         session,
         actor,
@@ -1075,17 +1233,38 @@ def decide_extension(
     referral = session.get(Referral, request_row.referral_id)
     if referral is None or not may_decide_extension(actor, referral, request_row):
         raise PermissionError("the sender's head decides a first extension, a city head a second")
+    # What the request has become comes first: a head on a stale page is told it was decided
+    # (or went void), not asked for a note.
+    if request_row.state != "pending":
+        raise _extension_decided(request_row)
+    deadline = open_deadline(referral)
+    if deadline is None or deadline[0] != request_row.deadline:
+        raise ReferralError(
+            {"state": "该延期申请已不再适用：" + _no_longer_applies(referral, request_row.deadline)}
+        )
     errors: dict[str, str] = {}
     note = _text(note, 500, "审批意见", "note", errors, required=not approve)
     if errors:
         raise ReferralError(errors)
     now = utcnow()
+    if approve:
+        # The referral's row first, then the request's: the order of every referral move that
+        # voids a request (accept, …), so the two never wait on each other (PostgreSQL deadlock).
+        # Refused below, the rollback takes the moved deadline back with it.
+        try:
+            _apply_extension(session, referral, request_row)
+        except ReferralError:
+            session.refresh(request_row)  # the move that beat us voided it: say so
+            if request_row.state != "pending":
+                raise _extension_decided(request_row) from None
+            raise
     changed = session.execute(
         update(ExtensionRequest)
         .where(ExtensionRequest.id == request_row.id, ExtensionRequest.state == "pending")
         .values(
             state="approved" if approve else "refused",
             decided_by_id=actor.user_id,
+            decided_by_name=_actor_name(actor),
             decided_at=now,
             decision_note=note,
         )
@@ -1093,9 +1272,7 @@ def decide_extension(
     ).rowcount
     session.refresh(request_row)
     if changed != 1:
-        raise ReferralError({"state": "该延期申请已被处理，请刷新后查看。"})
-    if approve:
-        _apply_extension(session, referral, request_row)
+        raise _extension_decided(request_row)
     day = deadline_day(request_row.new_due).isoformat()
     kind = "extension_approved" if approve else "extension_refused"
     summary = (f"同意延期至 {day}" if approve else f"不同意延期：{note}") + (
@@ -1120,7 +1297,25 @@ def decide_extension(
     )
 
 
+def _extension_decided(request_row: ExtensionRequest) -> ReferralError:
+    """The refusal of a decision on a request no longer pending: who decided it and how."""
+    if request_row.state == "void":
+        return ReferralError({"state": f"该延期申请已失效：{request_row.decision_note}"})
+    how = "同意延期" if request_row.state == "approved" else "不同意延期"
+    who = request_row.decided_by_name or "其他领导"
+    when = f"于 {_local_time(request_row.decided_at)} " if request_row.decided_at else ""
+    return ReferralError({"state": f"该延期申请已由{who}{when}审批（{how}），无需再次审批。"})
+
+
+def _actor_name(actor: audit.Actor) -> str:
+    """The name shown for what an officer did (as on the timeline, LeadEvent.actor_name)."""
+    return (actor.display_name or actor.name)[:64]
+
+
 def _apply_extension(session: Session, referral: Referral, request_row: ExtensionRequest) -> None:
+    """Move the deadline. decide_extension checked it is still the one the referral works
+    against; if the referral moved on meanwhile, _transition refuses (the move voided the
+    request) and nothing is decided."""
     new_due = request_row.new_due
     if request_row.deadline == "sign":
         expected = ("sent", "return_requested")
@@ -1129,16 +1324,13 @@ def _apply_extension(session: Session, referral: Referral, request_row: Extensio
     else:
         expected = ("accepted",)
         values = {"report_by": new_due}
-    if referral.state in expected:
-        _transition(
-            session,
-            referral,
-            expected,
-            extensions_granted=Referral.extensions_granted + 1,
-            **values,
-        )
-    # Otherwise the referral moved past that deadline meanwhile: the decision is recorded, and
-    # there is nothing left to extend.
+    _transition(
+        session,
+        referral,
+        expected,
+        extensions_granted=Referral.extensions_granted + 1,
+        **values,
+    )
 
 
 # ---- urging ----------------------------------------------------------------------------------

@@ -239,13 +239,12 @@ def _render_detail(referral_id: int, *, errors=None, failed: str | None = None, 
         if e.state == "pending" and referrals.may_decide_extension(actor, referral, e)
     }
     parent = db.session.get(Referral, referral.parent_id) if referral.parent_id else None
-    transfer_choices = []
+    transfer_choices, transfer_busy, transfer_returned = [], set(), set()
     if "transfer" in allowed:
-        transfer_choices = [
-            t
-            for t in referrals.receiver_choices(db.session, actor)
-            if t.id not in (referral.lead.tenant_id, referral.from_tenant_id)
-        ]
+        transfer_choices = referrals.transfer_choices(db.session, actor, referral)
+        # Like the send form: units already working the lead are shown, greyed out.
+        transfer_busy = referrals.busy_receiver_ids(db.session, referral.lead_id)
+        transfer_returned = referrals.returned_tenant_ids(db.session, referral.lead_id)
     events = db.session.scalars(
         select(LeadEvent)
         .where(LeadEvent.referral_id == referral.id)
@@ -276,6 +275,8 @@ def _render_detail(referral_id: int, *, errors=None, failed: str | None = None, 
         events=events,
         allowed=allowed,
         transfer_choices=transfer_choices,
+        transfer_busy=transfer_busy,
+        transfer_returned=transfer_returned,
         host_choices=referrals.host_choices(db.session, actor) if "land" in allowed else [],
         tenants=queries.tenants_by_id(db.session),
         errors=errors,
