@@ -72,6 +72,23 @@ def _referral(referral_id) -> Referral:
         return db.session.get(Referral, referral_id)
 
 
+def _sign_extension_asked(world, title: str) -> tuple[int, int]:
+    """dept sends a new lead to county-a, which asks to extend its signing deadline: the
+    referral's id and the request's."""
+    lead_id = post_lead(world, "dept.officer", title=title)
+    rid = send(world, "dept.officer", lead_id, "county_a")[0]
+    with acting(world, "county-a.officer") as actor:
+        request_id = referrals.request_extension(
+            db.session,
+            actor,
+            db.session.get(Referral, rid),
+            new_date="2026-03-10",
+            reason="企业负责人出差",
+        ).id
+        db.session.commit()
+    return rid, request_id
+
+
 def test_accept_and_withdraw_at_once_exactly_one_wins(app, world, monkeypatch):
     Clock(monkeypatch, shanghai(2026, 3, 2, 10))
     actors = Actors(world, ["county-a.officer", "dept.officer", "county-a.head", "dept.head"])
@@ -112,18 +129,7 @@ def test_two_heads_deciding_one_extension(app, world, monkeypatch):
         )
         db.session.commit()
     for round_ in range(ROUNDS):
-        lead_id = post_lead(world, "dept.officer", title=f"并发延期 {round_}")
-        rid = send(world, "dept.officer", lead_id, "county_a")[0]
-        with acting(world, "county-a.officer") as actor:
-            request_row = referrals.request_extension(
-                db.session,
-                actor,
-                db.session.get(Referral, rid),
-                new_date="2026-03-10",
-                reason="企业负责人出差",
-            )
-            db.session.commit()
-            request_id = request_row.id
+        rid, request_id = _sign_extension_asked(world, f"并发延期 {round_}")
         old_sign_by = _referral(rid).sign_by
         db.session.commit()
         actors = Actors(world, ["dept.head", "dept.head2"])
@@ -214,17 +220,7 @@ def test_signing_while_the_sign_extension_is_approved(app, world, monkeypatch):
     Clock(monkeypatch, shanghai(2026, 3, 2, 10))
     actors = Actors(world, ["county-a.officer", "dept.head"])
     for round_ in range(ROUNDS * 2):
-        lead_id = post_lead(world, "dept.officer", title=f"并发签收延期 {round_}")
-        rid = send(world, "dept.officer", lead_id, "county_a")[0]
-        with acting(world, "county-a.officer") as actor:
-            request_id = referrals.request_extension(
-                db.session,
-                actor,
-                db.session.get(Referral, rid),
-                new_date="2026-03-10",
-                reason="企业负责人出差",
-            ).id
-            db.session.commit()
+        rid, request_id = _sign_extension_asked(world, f"并发签收延期 {round_}")
         old_sign_by = _referral(rid).sign_by
         db.session.commit()
 

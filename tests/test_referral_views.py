@@ -229,7 +229,8 @@ def test_withdraw_and_the_receivers_stale_signing_is_explained(app, http_world):
 
     late = post(receiver, url(rid, "accept"), follow_redirects=True)
     assert late.status_code == 200
-    assert "操作未完成：该推送当前为“已撤回”状态，可能刚被其他人处理，请刷新后查看。" in text(late)
+    assert "操作未完成：该推送当前为“已撤回”状态（最近一次办理：" in text(late)
+    assert "测试市投资促进局 city.officer 撤回推送），请刷新后查看。" in text(late)
     assert referral(app, rid).state == "withdrawn"
     assert "该推送已办结，无需办理。" in text(late)
 
@@ -554,8 +555,12 @@ def test_urge_only_when_overdue(app, http_world):
     inbox = text(receiver.get("/referrals?tab=overdue"))
     assert tab_count(inbox, "overdue") == 1 and "⚠ 签收逾期" in inbox
 
-    ok = post(sender, url(rid, "urge"), follow_redirects=True)
-    assert "已催办，接收单位会收到提醒。" in text(ok)
+    ok = text(post(sender, url(rid, "urge"), follow_redirects=True))
+    assert "已催办，接收单位会收到提醒。" in ok
+    # Once a day: the pages say so instead of offering a button that would be refused.
+    assert "催办</button>" not in ok and "今日已于" in ok and "明天可再次催办" in ok
+    sent = text(sender.get("/referrals/sent?overdue=1"))
+    assert "催办</button>" not in sent and "今日已催办" in sent
     again = post(sender, url(rid, "urge"), follow_redirects=True)
     assert "今天已催办过该推送" in text(again)
     assert post(receiver, url(rid, "urge")).status_code == 403

@@ -125,16 +125,19 @@ def ref(referral_id):
     return (Referral, referral_id)
 
 
-def referral_row(referral_id) -> Referral:
+def fresh_row(model, row_id):
+    """The row as the database has it now (nothing cached in the session)."""
     with wider_scope("cli"):
         db.session.expire_all()
-        return db.session.get(Referral, referral_id)
+        return db.session.get(model, row_id)
+
+
+def referral_row(referral_id) -> Referral:
+    return fresh_row(Referral, referral_id)
 
 
 def lead_row(lead_id) -> Lead:
-    with wider_scope("cli"):
-        db.session.expire_all()
-        return db.session.get(Lead, lead_id)
+    return fresh_row(Lead, lead_id)
 
 
 def sent_to_a(world, lead_id, **kwargs):
@@ -703,9 +706,7 @@ def test_extension_only_by_the_receiver_with_a_deadline_open(world, lead_id, clo
 
 
 def _extension(extension_id) -> ExtensionRequest:
-    with wider_scope("cli"):
-        db.session.expire_all()
-        return db.session.get(ExtensionRequest, extension_id)
+    return fresh_row(ExtensionRequest, extension_id)
 
 
 def _last_timeline_line(referral_id) -> str:
@@ -826,12 +827,8 @@ def test_every_move_past_a_deadline_voids_its_pending_extension(
     assert error.errors == {"state": f"该延期申请已失效：{why}"}
 
 
-def test_a_return_refused_keeps_the_sign_extension_pending(world, lead_id):
-    """Back to 待签收 after a refused return: the signing deadline still runs, so its pending
-    extension still applies."""
-    rid = sent_to_a(world, lead_id)
-    ok(world, "county-a.officer", _return, ref(rid), "referral_return_requested")
-    ok(world, "county-a.officer", _extend, ref(rid), "extension_requested", new_date="2026-03-05")
+def _refuse_return(world, rid) -> None:
+    """The sender refuses county-a's return request: back to 待签收."""
     ok(
         world,
         "dept.officer",
@@ -841,6 +838,15 @@ def test_a_return_refused_keeps_the_sign_extension_pending(world, lead_id):
         agree=False,
         note="请签收办理。",
     )
+
+
+def test_a_return_refused_keeps_the_sign_extension_pending(world, lead_id):
+    """Back to 待签收 after a refused return: the signing deadline still runs, so its pending
+    extension still applies."""
+    rid = sent_to_a(world, lead_id)
+    ok(world, "county-a.officer", _return, ref(rid), "referral_return_requested")
+    ok(world, "county-a.officer", _extend, ref(rid), "extension_requested", new_date="2026-03-05")
+    _refuse_return(world, rid)
     ext = _extension_id(rid)
     ok(world, "dept.head", _decide, (ExtensionRequest, ext), "extension_approved", approve=True)
     assert referral_row(rid).sign_by == end_of_local_day(date(2026, 3, 5))
@@ -886,15 +892,7 @@ def test_deciding_a_decided_extension_says_who_decided_it_before_asking_for_a_no
 def test_deciding_a_decided_return_says_who_decided_it_before_asking_for_a_note(world, lead_id):
     rid = sent_to_a(world, lead_id)
     ok(world, "county-a.officer", _return, ref(rid), "referral_return_requested")
-    ok(
-        world,
-        "dept.officer",
-        referrals.decide_return,
-        ref(rid),
-        "referral_return_refused",
-        agree=False,
-        note="请签收办理。",
-    )
+    _refuse_return(world, rid)
     error = refused(world, "dept.head", referrals.decide_return, ref(rid), agree=False, note="")
     assert error.errors == {
         "state": "该退回申请已由测试市商务局 dept.officer于 2026-03-02 10:00 审核（不同意退回），"

@@ -25,6 +25,7 @@ from portal.referrals.service import (
     overdue_condition,
     overdue_ways,
     timeliness,
+    urged_today,
 )
 from portal.workdays.calendar import WorkCalendar
 from tenants.models import Tenant
@@ -51,6 +52,7 @@ class Row:
     referral: Referral
     timeliness: Timeliness
     deadline: tuple[str, datetime] | None
+    urged_today: bool = False
 
 
 def _page_number(page: int, total: int, per_page: int) -> int:
@@ -67,7 +69,12 @@ def _load(session: Session, ids: list[int], now: datetime, calendar: WorkCalenda
         return []
     found = {r.id: r for r in session.scalars(select(Referral).where(Referral.id.in_(ids)))}
     return [
-        Row(found[i], timeliness(found[i], now, calendar), open_deadline(found[i]))
+        Row(
+            found[i],
+            timeliness(found[i], now, calendar),
+            open_deadline(found[i]),
+            urged_today(found[i], now),
+        )
         for i in ids
         if i in found
     ]

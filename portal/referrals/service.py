@@ -255,10 +255,31 @@ def _require_sender(actor: audit.Actor, referral: Referral) -> None:
 
 
 def _state_refusal(referral: Referral) -> ReferralError:
+    """The referral moved on (someone acted from a fresher page): say to what, and, from its
+    timeline, who did what last and when, so the officer need not guess."""
     label = codes.REFERRAL_STATES.get(referral.state, referral.state)
-    return ReferralError(
-        {"state": f"操作未完成：该推送当前为“{label}”状态，可能刚被其他人处理，请刷新后查看。"}
-    )
+    last = _last_action(Session.object_session(referral), referral)
+    why = f"最近一次办理：{last}" if last else "可能刚被其他人处理"
+    message = f"操作未完成：该推送当前为“{label}”状态（{why}），请刷新后查看。"
+    return ReferralError({"state": message})
+
+
+def _last_action(session: Session | None, referral: Referral) -> str | None:
+    """The referral's latest timeline line as "time unit officer summary"."""
+    if session is None:
+        return None
+    row = session.execute(
+        select(LeadEvent.tenant_id, LeadEvent.actor_name, LeadEvent.summary, LeadEvent.occurred_at)
+        .where(LeadEvent.referral_id == referral.id)
+        .order_by(LeadEvent.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    tenant_id, actor_name, summary, occurred_at = row
+    unit = _tenant_name(session, tenant_id) if tenant_id else ""
+    who = " ".join(part for part in (unit, actor_name) if part)
+    return f"{_local_time(occurred_at)} {who} {summary.rstrip('。')}"
 
 
 def _transition(
@@ -1337,6 +1358,12 @@ def _apply_extension(session: Session, referral: Referral, request_row: Extensio
 
 
 URGE_LABELS = {"sign": "签收", "report": "反馈", "progress": "进展更新"}
+
+
+def urged_today(referral: Referral, now: datetime) -> bool:
+    """Whether the referral was urged on ``now``'s day in Shanghai (once a day is the limit)."""
+    last = referral.last_urged_at
+    return last is not None and local_date(last) == local_date(now)
 
 
 def urge(session: Session, actor: audit.Actor, referral: Referral, *, note: str = "") -> None:

@@ -223,7 +223,7 @@ def _allowed_actions(actor, referral: Referral, extensions, now: datetime) -> se
         and (sender or actor.tenant_kind == "city")
         and referrals.urgeable_deadline(referral, now) is not None
     ):
-        allowed.add("urge")
+        allowed.add("urged_today" if referrals.urged_today(referral, now) else "urge")
     return allowed
 
 
