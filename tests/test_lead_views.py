@@ -357,7 +357,8 @@ def test_owner_edits_a_lead(app, http_world):
     assert response.status_code == 302
     page = _text(client.get(f"/leads/{lead_id}"))
     assert "已保存线索信息。" in page and "储能电池二期" in page and "0792-1234567" in page
-    assert "在谈" in page and "修改线索信息" in page
+    # The timeline names what changed (the contact, confidential, stays out of it).
+    assert "在谈" in page and "修改线索信息：项目名称、阶段" in page
 
 
 def test_a_concurrent_edit_is_refused_not_overwritten(app, http_world):

@@ -432,6 +432,13 @@ def test_sender_withdraws_before_acceptance_only(world, lead_id):
     refused(world, "city.officer", referrals.withdraw, ref(first), PermissionError)
     ok(world, "dept.head", referrals.withdraw, ref(first), "referral_withdrawn", note="误推")
     refused(world, "dept.head", referrals.withdraw, ref(first))
+    with wider_scope("cli"):  # the receiver is told why, not only that
+        told = db.session.scalars(
+            select(Notification.text).where(
+                Notification.referral_id == first, Notification.kind == "withdrawn"
+            )
+        ).all()
+    assert told and all(text.endswith("无需办理。撤回说明：误推") for text in told)
     second = send(world, "dept.officer", lead_id, "county_b")[0]
     ok(world, "county-b.officer", _return, ref(second), "referral_return_requested")
     ok(world, "dept.officer", referrals.withdraw, ref(second), "referral_withdrawn")

@@ -150,6 +150,27 @@ def add_event(
     )
 
 
+# What the timeline names when an edit changed it (contact details stay out: they are
+# confidential, the timeline is not).
+EDITED_FIELD_LABELS = {
+    "title": "项目名称",
+    "company": "客商",
+    "credit_code": "统一社会信用代码",
+    "company_origin": "客商来源地",
+    "chain_id": "产业链",
+    "planned_investment": "计划投资",
+    "land_need": "用地需求",
+    "description": "项目简介",
+    "source_channel": "来源渠道",
+    "stage": "阶段",
+}
+
+
+def _edit_summary(before: dict, after: dict) -> str:
+    changed = [label for key, label in EDITED_FIELD_LABELS.items() if before[key] != after[key]]
+    return "修改线索信息" + (f"：{'、'.join(changed)}" if changed else "")
+
+
 def lead_snapshot(lead: Lead) -> dict:
     return {
         "title": lead.title,
@@ -217,7 +238,7 @@ def update_lead(
         raise PermissionError("only the owner tenant edits a lead")
     if lead.stage not in codes.PRE_LANDING_STAGES and data.stage != lead.stage:
         raise LeadError({"stage": "项目已落地，阶段请在“落地后进展”中登记。"})
-    before = lead_snapshot(lead)
+    before, described = lead_snapshot(lead), lead.description
     values = {
         "title": data.title,
         "company": data.company,
@@ -244,9 +265,17 @@ def update_lead(
     if contact is not None:
         contact.contact_name, contact.contact_phone = data.contact_name, data.contact_phone
     session.refresh(lead)
-    add_event(session, actor, lead.id, "updated", "修改线索信息")
-    session.flush()
     after = lead_snapshot(lead)
+    add_event(
+        session,
+        actor,
+        lead.id,
+        "updated",
+        _edit_summary(
+            {**before, "description": described}, {**after, "description": lead.description}
+        ),
+    )
+    session.flush()
     audit.record(
         session,
         actor,

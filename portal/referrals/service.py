@@ -836,7 +836,8 @@ def withdraw(session: Session, actor: audit.Actor, referral: Referral, *, note: 
         referral,
         referral.to_tenant_id,
         "withdrawn",
-        f"线索“{referral.lead.title}”的推送已被撤回，无需办理。",
+        f"线索“{referral.lead.title}”的推送已被撤回，无需办理。"
+        + (f"撤回说明：{note}" if note else ""),
     )
 
 
