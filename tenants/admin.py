@@ -13,7 +13,7 @@ from portal.activation import flip_active
 from portal.audit import service as audit
 from portal.auth.passwords import hash_password, password_problems
 from portal.auth.service import end_all_sessions, end_tenant_sessions
-from portal.validation import InputError
+from portal.validation import InputError, clean_name
 from tenants.models import ASSESSOR_TENANT_KINDS, ROLES, TENANT_KINDS, Tenant, User
 
 LOGIN_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
@@ -128,7 +128,7 @@ def create_tenant(
     session: Session, ctx: Context, *, code: str, name: str, kind: str, parent_id: int | None
 ) -> Tenant:
     _require_city_admin(ctx)
-    code, name = (code or "").strip().lower(), (name or "").strip()
+    code, name = (code or "").strip().lower(), clean_name(name)
     errors: dict[str, str] = {}
     if not TENANT_CODE_PATTERN.match(code):
         errors["code"] = "单位代码须以小写字母开头，由 2–32 位小写字母、数字或连字符组成。"
@@ -158,7 +158,7 @@ def update_tenant(
     session: Session, ctx: Context, tenant: Tenant, *, name: str, parent_id: int | None
 ) -> Tenant:
     _require_city_admin(ctx)
-    name = (name or "").strip()
+    name = clean_name(name)
     errors: dict[str, str] = {}
     if not name or len(name) > 100:
         errors["name"] = "请填写单位名称（不超过 100 个字）。"
@@ -234,7 +234,7 @@ def create_user(
 ) -> User:
     _require_user_admin(ctx, tenant.id)
     login_name = (login_name or "").strip().lower()
-    display_name = (display_name or "").strip()
+    display_name = clean_name(display_name)
     errors: dict[str, str] = {}
     if not LOGIN_NAME_PATTERN.match(login_name):
         errors["login_name"] = (
@@ -287,7 +287,7 @@ def update_user(
     email: str | None = None,
 ) -> User:
     _require_user_admin(ctx, user.tenant_id)
-    display_name = (display_name or "").strip()
+    display_name = clean_name(display_name)
     errors: dict[str, str] = {}
     if not display_name or len(display_name) > 64:
         errors["display_name"] = "请填写姓名（不超过 64 个字）。"

@@ -294,6 +294,14 @@ def test_city_admin_creates_a_tenant_and_its_first_admin(app, http_world):
         ({"code": "newpark", "name": "某园区", "kind": "planet"}, "请选择单位类型。"),
         ({"code": "newpark", "name": "", "kind": "park"}, "请填写单位名称"),
         (
+            {"code": "newpark", "name": "\u200b\ufeff", "kind": "park"},
+            "请填写单位名称",
+        ),  # looks blank
+        (
+            {"code": "newpark", "name": "甲\u202e县", "kind": "park"},
+            "已有同名单位。",
+        ),  # 甲县 disguised
+        (
             {"code": "newpark", "name": "某园区", "kind": "park", "parent_id": "dept"},
             "该类型单位不能隶属于所选上级单位。",
         ),
@@ -364,6 +372,14 @@ def test_audit_log_is_read_within_scope(app, http_world):
     bad_dates = city_admin.get("/admin/audit?from=2026-12-01&to=2026-01-01").get_data(as_text=True)
     assert "起始日期不能晚于结束日期。" in bad_dates
     assert city_admin.get("/admin/audit?from=not-a-date&page=x").status_code == 200
+    # A date the filter cannot use is dropped with a word, not a server error.
+    for query, message in (
+        ("to=9999-12-31", "结束日期超出可查询的范围，已忽略。"),
+        ("from=0001-01-01", "起始日期超出可查询的范围，已忽略。"),
+        ("from=2026-02-30", "起始日期不是有效日期（年-月-日），已忽略。"),
+    ):
+        response = city_admin.get(f"/admin/audit?{query}")
+        assert response.status_code == 200 and message in response.get_data(as_text=True)
 
 
 # ---- the demo city ---------------------------------------------------------------------------

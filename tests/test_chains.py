@@ -55,6 +55,8 @@ def test_city_admin_adds_edits_and_retires_a_chain(app, http_world):
         ({"name": "", "sort_order": "1"}, "请填写产业链名称（不超过 40 个字）。"),
         ({"name": "链" * 41, "sort_order": "1"}, "请填写产业链名称（不超过 40 个字）。"),
         ({"name": "电子信息", "sort_order": "1"}, "已有同名产业链。"),
+        ({"name": "\u200b", "sort_order": "1"}, "请填写产业链名称（不超过 40 个字）。"),
+        ({"name": "电子\u200d信息 ", "sort_order": "1"}, "已有同名产业链。"),
         ({"name": "新材料", "sort_order": "abc"}, "排序须为 0–999 之间的整数。"),
         ({"name": "新材料", "sort_order": "1000"}, "排序须为 0–999 之间的整数。"),
         ({"name": "新材料", "sort_order": "-1"}, "排序须为 0–999 之间的整数。"),

@@ -20,6 +20,9 @@ HOSTILE_VALUES = [
     "<script>alert(1)</script>",
     "2026-02-30",
     "9999-99-99",
+    "9999-12-31",  # a real day whose next midnight Python cannot hold
+    "0001-01-01",  # a real day whose Shanghai midnight is before year 1 in UTC
+    "2026-W01-1",  # ISO week date: not what a date field sends
     "²",  # str.isdigit() says yes, int() says no
     "①",
     "１２",  # full-width digits: a number

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
+from portal.audit.models import AuditEvent
 from portal.database import utcnow
 from portal.extensions import db
 from portal.leads.models import Lead
@@ -640,6 +641,17 @@ def test_city_admin_sets_the_default_deadlines(app, http_world):
     assert 'value="2"' in text(admin.get("/admin/referral-settings"))
     with app.app_context(), wider_scope("cli"):
         assert service.default_days(db.session) == (2, 7)
+    # Saving the same values again writes no second audit event.
+    again = {"csrf_token": token, "sign_days": "2", "report_days": "7"}
+    answer = admin.post("/admin/referral-settings", data=again, follow_redirects=True)
+    assert "推送时限默认值没有变化，无需保存。" in text(answer)
+    with app.app_context(), wider_scope("cli"):
+        changes = db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "referral_defaults_changed")
+        )
+    assert changes == 1
     blank = admin.post(
         "/admin/referral-settings", data={"csrf_token": token, "sign_days": " ", "report_days": ""}
     )

@@ -215,6 +215,9 @@ def test_city_admin_maintains_the_table(app, http_world):
     [
         ({"day": "", "kind": "holiday"}, "请填写有效的日期"),
         ({"day": "2027-02-30", "kind": "holiday"}, "请填写有效的日期"),
+        # Forms Python would read as some other day: ISO week and compact dates.
+        ({"day": "2027-W01-1", "kind": "holiday"}, "请填写有效的日期"),
+        ({"day": "20270101", "kind": "holiday"}, "请填写有效的日期"),
         ({"day": "1999-01-01", "kind": "holiday"}, "日期须在 2004 年至 2100 年之间。"),
         ({"day": "2027-01-01", "kind": ""}, "请选择“放假”或“调休上班”。"),
         ({"day": "2027-01-01", "kind": "weekend"}, "请选择“放假”或“调休上班”。"),

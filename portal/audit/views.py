@@ -17,19 +17,13 @@ from portal.audit.service import ACTION_LABELS
 from portal.extensions import db
 from portal.ids import parse_id
 from portal.pagination import paginate, parse_page
+from portal.validation import filter_day
 from portal.web import SHANGHAI
 from tenants.admin import is_city_admin
 from tenants.models import Tenant
 from tenants.scoping import wider_scope
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
-
-
-def _parse_date(value: str | None) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def _shanghai_midnight(day: date) -> datetime:
@@ -44,12 +38,13 @@ def event_list():
     action = request.args.get("action", "")
     actor = (request.args.get("actor") or "").strip()[:64]
     tenant_filter = parse_id(request.args.get("tenant")) if city else None
-    date_from = _parse_date(request.args.get("from"))
-    date_to = _parse_date(request.args.get("to"))
-    date_error = None
+    date_errors: list[str] = []
+    date_from = filter_day(request.args.get("from"), "起始日期", date_errors)
+    date_to = filter_day(request.args.get("to"), "结束日期", date_errors)
     if date_from and date_to and date_from > date_to:
-        date_error = "起始日期不能晚于结束日期。"
+        date_errors.append("起始日期不能晚于结束日期。")
         date_from = date_to = None
+    date_error = " ".join(date_errors) or None
     scope = wider_scope("city_oversight", me.tenant_id) if city else contextlib.nullcontext()
     with scope:
         statement = select(AuditEvent).order_by(AuditEvent.id.desc())

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from portal.activation import flip_active
 from portal.audit import service as audit
 from portal.leads.models import IndustryChain
-from portal.validation import InputError
+from portal.validation import InputError, clean_name
 
 # A realistic starting list for a prefecture-level city; the city admin edits it.
 DEFAULT_CHAINS = [
@@ -67,7 +67,7 @@ def _parse_order(value, errors: dict) -> int:
 
 
 def _check_name(session: Session, name: str, errors: dict, exclude_id: int | None = None) -> str:
-    name = (name or "").strip()
+    name = clean_name(name)
     if not name or len(name) > 40:
         errors["name"] = "请填写产业链名称（不超过 40 个字）。"
         return name

@@ -19,7 +19,7 @@ from portal.leads import codes
 from portal.leads.models import Lead
 from portal.leads.service import MAX_INVESTMENT
 from portal.pagination import DEFAULT_PER_PAGE, Page
-from portal.validation import clean_query, whole_number
+from portal.validation import clean_query, filter_day, whole_number
 from portal.web import SHANGHAI
 from tenants.scoping import VISIBILITY_PROBE
 
@@ -81,21 +81,6 @@ def _amount(raw: str | None, label: str, errors: list[str]) -> int | None:
     return amount
 
 
-def _day(raw: str | None, label: str, errors: list[str]) -> date | None:
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        errors.append(f"{label}不是有效日期（年-月-日），已忽略。")
-        return None
-    if not 2000 <= day.year <= 2100:
-        errors.append(f"{label}超出可查询的范围，已忽略。")
-        return None
-    return day
-
-
 def parse_filters(args) -> LeadFilters:
     """Read the list filters from request.args; a bad value is dropped with a message, never
     an error page."""
@@ -127,8 +112,8 @@ def parse_filters(args) -> LeadFilters:
     ):
         errors.append("计划投资下限不能大于上限，已忽略这两项。")
         filters.min_investment = filters.max_investment = None
-    filters.date_from = _day(args.get("from"), "起始日期", errors)
-    filters.date_to = _day(args.get("to"), "结束日期", errors)
+    filters.date_from = filter_day(args.get("from"), "起始日期", errors)
+    filters.date_to = filter_day(args.get("to"), "结束日期", errors)
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
         errors.append("起始日期不能晚于结束日期，已忽略这两项。")
         filters.date_from = filters.date_to = None

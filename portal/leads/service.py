@@ -78,12 +78,14 @@ def _number(form, name: str, label: str, limit: float, errors: dict, integer: bo
 def parse_lead_input(session: Session, form, *, allowed_stages=codes.PRE_LANDING_STAGES):
     """Read and check a lead form; raises LeadError with a message per field."""
     errors: dict[str, str] = {}
-    title = limited_text(form, "title", 100, "项目名称", errors, required=True)
-    company = limited_text(form, "company", 100, "客商（企业）名称", errors, required=True)
+    title = limited_text(form, "title", 100, "项目名称", errors, required=True, one_line=True)
+    company = limited_text(
+        form, "company", 100, "客商（企业）名称", errors, required=True, one_line=True
+    )
     credit_code = form_text(form, "credit_code").upper() or None
     if credit_code is not None and not credit_code_valid(credit_code):
         errors["credit_code"] = "统一社会信用代码格式不正确（应为 18 位，末位为校验码）。"
-    origin = limited_text(form, "company_origin", 60, "客商来源地", errors)
+    origin = limited_text(form, "company_origin", 60, "客商来源地", errors, one_line=True)
     chain_id = None
     raw_chain = form_text(form, "chain_id")
     if raw_chain:
@@ -96,7 +98,7 @@ def parse_lead_input(session: Session, form, *, allowed_stages=codes.PRE_LANDING
     investment = _number(form, "planned_investment", "计划投资额", MAX_INVESTMENT, errors, True)
     land = _number(form, "land_need", "用地需求", MAX_LAND, errors, False)
     description = limited_text(form, "description", 5000, "项目简介", errors)
-    contact_name = limited_text(form, "contact_name", 40, "联系人", errors)
+    contact_name = limited_text(form, "contact_name", 40, "联系人", errors, one_line=True)
     contact_phone = form_text(form, "contact_phone")
     if contact_phone and not PHONE_PATTERN.match(contact_phone):
         errors["contact_phone"] = "联系电话只能包含数字、空格和 + - ( )，5–20 位。"

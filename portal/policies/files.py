@@ -21,6 +21,8 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 from pypdf import PdfReader
 
+from portal.validation import clean_name
+
 DEFAULT_MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
 MAX_NAME_CHARS = 120
@@ -127,10 +129,7 @@ def clean_filename(filename: str | None) -> str:
     """The user's file name for display and download: the last path part (either slash),
     NFC, without control or format characters (a right-to-left override can disguise
     ``exe.pdf``), trimmed, at most ``MAX_NAME_CHARS`` with the extension kept. May be ""."""
-    name = re.split(r"[\\/]", filename or "")[-1]
-    name = unicodedata.normalize("NFC", name)
-    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
-    name = name.strip().strip(".").strip()
+    name = clean_name(re.split(r"[\\/]", filename or "")[-1]).strip(".").strip()
     if len(name) <= MAX_NAME_CHARS:
         return name
     suffix = _name_suffix(name)

@@ -68,9 +68,9 @@ def _optional_date(form, name: str, errors: dict) -> date | None:
 def parse_policy_input(form, today: date) -> PolicyInput:
     """Read and check a policy form; raises PolicyError with a message per field."""
     errors: dict[str, str] = {}
-    title = limited_text(form, "title", 200, "文件标题", errors, required=True)
-    issuer = limited_text(form, "issuer", 100, "发布机构", errors, required=True)
-    doc_number = limited_text(form, "doc_number", 60, "文号", errors)
+    title = limited_text(form, "title", 200, "文件标题", errors, required=True, one_line=True)
+    issuer = limited_text(form, "issuer", 100, "发布机构", errors, required=True, one_line=True)
+    doc_number = limited_text(form, "doc_number", 60, "文号", errors, one_line=True)
     issued_on = None
     if not form_text(form, "issued_on"):
         errors["issued_on"] = "请填写发布日期。"

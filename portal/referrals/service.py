@@ -78,7 +78,8 @@ def _parse_days(
     return days
 
 
-def set_default_days(session: Session, actor: audit.Actor, *, sign_days, report_days) -> None:
+def set_default_days(session: Session, actor: audit.Actor, *, sign_days, report_days) -> bool:
+    """Set the city's default deadlines; False when they were already these."""
     if not (actor.tenant_kind == "city" and actor.has_role("admin")):
         raise PermissionError("the city admin sets the deadline defaults")
     errors: dict[str, str] = {}
@@ -90,6 +91,8 @@ def set_default_days(session: Session, actor: audit.Actor, *, sign_days, report_
         errors["report_days"] = "首次反馈时限不能短于签收时限。"
     if errors:
         raise ReferralError(errors)
+    if (sign, report) == tuple(old):
+        return False  # nothing to write, nothing to audit
     for key, value in (("referral.sign_days", sign), ("referral.report_days", report)):
         row = session.get(CitySetting, key)
         if row is None:
@@ -106,6 +109,7 @@ def set_default_days(session: Session, actor: audit.Actor, *, sign_days, report_
         before={"sign_days": old[0], "report_days": old[1]},
         after={"sign_days": sign, "report_days": report},
     )
+    return True
 
 
 # ---- timeliness (pure) -------------------------------------------------------------------------

@@ -492,7 +492,7 @@ def settings():
     errors: dict[str, str] = {}
     if form.validate_on_submit():
         try:
-            referrals.set_default_days(
+            changed = referrals.set_default_days(
                 db.session,
                 current_actor(),
                 sign_days=_form("sign_days"),
@@ -503,7 +503,10 @@ def settings():
             errors = exc.errors
         else:
             db.session.commit()
-            flash("已保存推送时限默认值，此后新推送按新时限计算。", "success")
+            if changed:
+                flash("已保存推送时限默认值，此后新推送按新时限计算。", "success")
+            else:
+                flash("推送时限默认值没有变化，无需保存。", "info")
             return redirect(url_for("referrals.settings"))
     sign, report = referrals.default_days(db.session)
     values = request.form if errors else {"sign_days": sign, "report_days": report}

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.audit import service as audit
-from portal.validation import InputError
+from portal.validation import InputError, iso_day
 from portal.workdays.calendar import WorkCalendar, package_covers
 from portal.workdays.models import CalendarDay
 
@@ -32,9 +32,8 @@ def years_needing_update(session: Session, today: date) -> list[int]:
 
 
 def _parse_day(value: str, errors: dict) -> date | None:
-    try:
-        day = date.fromisoformat((value or "").strip())
-    except ValueError:
+    day = iso_day(value)
+    if day is None:
         errors["day"] = "请填写有效的日期，格式如 2027-01-01。"
         return None
     if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
