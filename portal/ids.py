@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from werkzeug.routing import IntegerConverter
 
+from portal.validation import whole_number
+
 # Both databases' INTEGER primary keys fit in 32 bits here; a larger number names nothing.
 MAX_ID = 2**31 - 1
 
@@ -16,9 +18,7 @@ class BoundedIntConverter(IntegerConverter):
 
 
 def parse_id(value) -> int | None:
-    """An id from a query string or form field, or None when it is not a plausible id."""
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return number if 1 <= number <= MAX_ID else None
+    """An id from a query string or form field, or None when it is not a plausible id: digits
+    only (``int`` alone would also take "+5" and "1_0")."""
+    number = whole_number(value)
+    return number if number is not None and 1 <= number <= MAX_ID else None

@@ -391,6 +391,11 @@ def test_bulk_through_htmx_swaps_the_queue(app, http_world):
             422,
             "分值须在 -1000 到 1000 之间。",
         ),
+        (
+            {"decision": ADJUSTED, "points": "1E+30", "reason": "核减"},
+            422,
+            "分值须在 -1000 到 1000 之间。",
+        ),
         ({"decision": "maybe"}, 422, "请选择审核结果：通过、驳回或调整。"),
         ({"decision": REJECTED, "reason": "理" * 501}, 422, "理由不超过 500 字。"),
     ],
@@ -754,6 +759,10 @@ def test_saving_the_rules_appends_version_two_and_the_page_describes_it(app, htt
         ({"tier_min_1": "0"}, "各档计划投资下限须从小到大排列，且不得重复。"),
         ({"yearly_cap": "0"}, "年度加分上限须大于 0。"),
         ({"late_sign_penalty": "0.25"}, "签收超时扣分最多保留一位小数。"),
+        # Sizes Decimal cannot round (quantize) or divide by 100 without overflowing.
+        ({"yearly_cap": "1E+30"}, "年度加分上限不得超过 1000 分。"),
+        ({"tier_points_0": "9" * 5000}, "基础分不得超过 1000 分。"),
+        ({"first_introducer_share": "1e999999999"}, "首报单位分成比例须在 0 到 100% 之间。"),
         ({"credit_window_days": "0"}, "计分期限须为 1–3650 天。"),
         ({"effective_from": f"{YEAR + 1}-01-01"}, f"施行日期须在 {YEAR} 年内。"),
         ({"unscored_kinds": ["city", "bureau"]}, "不计分的单位类型无效：bureau。"),

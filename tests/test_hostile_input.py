@@ -113,3 +113,11 @@ def test_control_characters_are_refused_with_a_chinese_message(app, http_world):
     assert "控制字符" in response.get_data(as_text=True)
     assert "county-a.nul" not in client.get("/admin/users").get_data(as_text=True)
     assert client.get("/admin/users", query_string={"q": "a\x00b"}).status_code == 400
+
+
+@pytest.mark.parametrize("value", ["+5", "1_0", " 5 ", "5.0", "0", "-1", "2147483648", "²"])
+def test_an_id_is_digits_and_nothing_else(value):
+    """An id in a form or query string: int() alone would read "+5" and "1_0" as 5 and 10."""
+    from portal.ids import parse_id
+
+    assert parse_id(value) == (5 if value == " 5 " else None)

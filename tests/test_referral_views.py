@@ -174,6 +174,11 @@ def test_return_request_and_the_senders_refusal_then_no_second_return(app, http_
     refused = post(sender, url(rid, "return/decide"), {"agree": "0", "note": ""})
     assert refused.status_code == 422 and "请填写审核意见。" in text(refused)
     assert referral(app, rid).state == "return_requested"
+    # Neither button (a forged or truncated form): nothing is decided, rather than 不同意.
+    for choice in ({}, {"agree": "yes"}):
+        undecided = post(sender, url(rid, "return/decide"), {**choice, "note": "意见"})
+        assert undecided.status_code == 422 and "请选择同意退回或不同意退回。" in text(undecided)
+        assert referral(app, rid).state == "return_requested"
     post(sender, url(rid, "return/decide"), {"agree": "0", "note": "请先与企业对接后再定。"})
     row = referral(app, rid)
     assert row.state == "sent" and row.return_refused

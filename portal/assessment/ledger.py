@@ -47,6 +47,7 @@ from portal.assessment.models import (
     CreditLedger,
 )
 from portal.assessment.scoring import (
+    MAX_POINTS,
     ONE_PLACE,
     Proposal,
     RuleSet,
@@ -71,7 +72,6 @@ from tenants.scoping import wider_scope
 # Any constant other than the audit chain's: all ledger writers on PostgreSQL take it.
 LEDGER_CHAIN_LOCK_KEY = 7_345_002
 # The largest magnitude an assessor may give an entry or a correction.
-MAX_POINTS = Decimal("1000")
 MAX_REASON_CHARS = 500
 # Keys looked up per statement when filtering proposals (well under every database's limit).
 KEY_BATCH = 500
@@ -495,10 +495,10 @@ def parse_points(value, errors: dict[str, str], missing: str) -> Decimal | None:
         points = None
     if points is None or not points.is_finite():
         errors["points"] = "分值须为数字。"
+    elif points.copy_abs() > MAX_POINTS:  # before rounding, which refuses 1E+30
+        errors["points"] = f"分值须在 -{MAX_POINTS} 到 {MAX_POINTS} 之间。"
     elif points != round_points(points):
         errors["points"] = "分值最多保留一位小数。"
-    elif abs(points) > MAX_POINTS:
-        errors["points"] = f"分值须在 -{MAX_POINTS} 到 {MAX_POINTS} 之间。"
     else:
         return round_points(points)
     return None

@@ -77,12 +77,20 @@ def _text(form, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+# Larger than any value a rule may hold (points ≤ 1000, shares ≤ 100 %), small enough that the
+# arithmetic on the way to RuleSet.errors() (a share / 100) cannot overflow.
+NUMBER_LIMIT = Decimal("1E9")
+
+
 def _decimal(text: str) -> Decimal | None:
     try:
         number = Decimal(text)
     except (InvalidOperation, ValueError):
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite():
+        return None
+    # Out of any range: keep it out of range, at a size every check can handle.
+    return NUMBER_LIMIT.copy_sign(number) if number.copy_abs() > NUMBER_LIMIT else number
 
 
 def _points(form, name: str, label: str, errors: dict) -> Decimal:

@@ -85,6 +85,11 @@ COMPANY_SUFFIXES = tuple(
 )
 
 
+# The most points one rule, one decision or one entry may carry: far above any assessment's
+# scale, far below what NUMERIC(8, 1) holds, and small enough to round (quantize refuses 1E+30).
+MAX_POINTS = Decimal("1000")
+
+
 def round_points(value: Decimal) -> Decimal:
     """Points as stored and shown: one decimal place, half up (0.25 -> 0.3)."""
     return value.quantize(ONE_PLACE, rounding=ROUND_HALF_UP)
@@ -176,6 +181,8 @@ def _check_points(value: Decimal, name: str, label: str, errors: dict[str, str])
         errors[name] = f"{label}须为数字。"
     elif value < 0:
         errors[name] = f"{label}不得为负数。"
+    elif value > MAX_POINTS:
+        errors[name] = f"{label}不得超过 {MAX_POINTS} 分。"
     elif value != round_points(value):
         errors[name] = f"{label}最多保留一位小数。"
 

@@ -329,6 +329,15 @@ def _form(name: str) -> str:
     return request.form.get(name, "")
 
 
+def _chosen(name: str, message: str) -> bool:
+    """A yes/no decision from its two buttons ("1" / "0"); anything else decides nothing (the
+    message goes where the page shows messages that belong to no field)."""
+    value = _form(name)
+    if value not in ("0", "1"):
+        raise ReferralError({"state": message})
+    return value == "1"
+
+
 @bp.route("/referrals/<int:referral_id>/accept", methods=["POST"])
 @access(HANDLERS)
 def accept(referral_id: int):
@@ -362,7 +371,11 @@ def decide_return(referral_id: int):
         referral_id,
         "decide_return",
         lambda r: referrals.decide_return(
-            db.session, current_actor(), r, agree=agree, note=_form("note")
+            db.session,
+            current_actor(),
+            r,
+            agree=_chosen("agree", "请选择同意退回或不同意退回。"),
+            note=_form("note"),
         ),
         "已同意退回。" if agree else "已不同意退回，原时限不变，接收单位须签收办理。",
     )
@@ -433,7 +446,11 @@ def decide_extension(extension_id: int):
         row.referral_id,
         f"decide_extension-{row.id}",
         lambda r: referrals.decide_extension(
-            db.session, current_actor(), row, approve=approve, note=_form("note")
+            db.session,
+            current_actor(),
+            row,
+            approve=_chosen("approve", "请选择同意延期或不同意。"),
+            note=_form("note"),
         ),
         "已同意延期。" if approve else "已不同意延期。",
     )
