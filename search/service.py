@@ -114,8 +114,9 @@ def parse_filters(
     if len(kinds) == 1:
         found.kind = next(iter(kinds))
     tenant = (args.get("tenant") or "").strip()
-    if parse_id(tenant) in tenant_ids:
-        found.tenant = parse_id(tenant)
+    chosen_tenant = parse_id(tenant)
+    if chosen_tenant in tenant_ids:
+        found.tenant = chosen_tenant
     elif tenant:
         errors.append("发布（登记）单位取值无效，已忽略。")
     validity_value = args.get("validity") or ""
@@ -129,8 +130,9 @@ def parse_filters(
     elif stage:
         errors.append("阶段取值无效，已忽略。")
     chain = (args.get("chain") or "").strip()
-    if parse_id(chain) in chain_ids:
-        found.chain = parse_id(chain)
+    chosen_chain = parse_id(chain)
+    if chosen_chain in chain_ids:
+        found.chain = chosen_chain
     elif chain:
         errors.append("产业链取值无效，已忽略。")
     year = (args.get("year") or "").strip()

@@ -147,8 +147,9 @@ def parse_filters(
     )
     tenant = (args.get("tenant") or "").strip()
     if tenant_choices is not None:
-        if parse_id(tenant) in tenant_choices:
-            found.tenant = parse_id(tenant)
+        chosen = parse_id(tenant)
+        if chosen in tenant_choices:
+            found.tenant = chosen
         elif tenant == "" and "tenant" in args:
             found.tenant = None
         elif tenant:

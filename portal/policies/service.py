@@ -330,8 +330,9 @@ def parse_list_filters(args, today: date, tenant_ids=()) -> PolicyFilters:
     """Read the list's filters; a bad value is dropped with a message, never an error page."""
     found = PolicyFilters()
     tenant = (args.get("tenant") or "").strip()
-    if parse_id(tenant) in tenant_ids:
-        found.tenant = parse_id(tenant)
+    chosen = parse_id(tenant)
+    if chosen in tenant_ids:
+        found.tenant = chosen
     elif tenant:
         found.errors.append("登记单位取值无效，已忽略。")
     found.q = clean_query(args.get("q"))

@@ -270,20 +270,24 @@ def _state_refusal(referral: Referral) -> ReferralError:
 
 def _last_action(session: Session | None, referral: Referral) -> str | None:
     """The referral's latest timeline line as "time unit officer summary"."""
-    if session is None:
+    event = _latest_event(session, referral) if session is not None else None
+    if event is None:
         return None
-    row = session.execute(
-        select(LeadEvent.tenant_id, LeadEvent.actor_name, LeadEvent.summary, LeadEvent.occurred_at)
-        .where(LeadEvent.referral_id == referral.id)
-        .order_by(LeadEvent.id.desc())
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    tenant_id, actor_name, summary, occurred_at = row
-    unit = _tenant_name(session, tenant_id) if tenant_id else ""
-    who = " ".join(part for part in (unit, actor_name) if part)
-    return f"{_local_time(occurred_at)} {who} {summary.rstrip('。')}"
+    return f"{_local_time(event.occurred_at)} {_who(session, event)} {event.summary.rstrip('。')}"
+
+
+def _latest_event(session: Session, referral: Referral, kinds=None) -> LeadEvent | None:
+    """The referral's latest timeline line (of ``kinds``, when given)."""
+    statement = select(LeadEvent).where(LeadEvent.referral_id == referral.id)
+    if kinds is not None:
+        statement = statement.where(LeadEvent.kind.in_(kinds))
+    return session.scalars(statement.order_by(LeadEvent.id.desc()).limit(1)).first()
+
+
+def _who(session: Session, event: LeadEvent) -> str:
+    """A timeline line's actor as the page shows it: unit and officer."""
+    unit = _tenant_name(session, event.tenant_id) if event.tenant_id else ""
+    return " ".join(part for part in (unit, event.actor_name) if part)
 
 
 def _transition(
@@ -786,23 +790,13 @@ def decide_return(
 def _return_decided(session: Session, referral: Referral) -> ReferralError:
     """The refusal of a return decision on a request no longer waiting: who decided it, how and
     when (from the referral's timeline, which the sender side sees), or what happened instead."""
-    decision = session.scalars(
-        select(LeadEvent)
-        .where(
-            LeadEvent.referral_id == referral.id,
-            LeadEvent.kind.in_(("returned", "return_refused")),
-        )
-        .order_by(LeadEvent.occurred_at.desc(), LeadEvent.id.desc())
-        .limit(1)
-    ).first()
+    decision = _latest_event(session, referral, ("returned", "return_refused"))
     if decision is not None:
         how = "同意退回" if decision.kind == "returned" else "不同意退回"
-        tenant = _tenant_name(session, decision.tenant_id) if decision.tenant_id else ""
-        who = " ".join(part for part in (tenant, decision.actor_name) if part)
         return ReferralError(
             {
-                "state": f"该退回申请已由{who}于 {_local_time(decision.occurred_at)} 审核"
-                f"（{how}），无需再次审核。"
+                "state": f"该退回申请已由{_who(session, decision)}于 "
+                f"{_local_time(decision.occurred_at)} 审核（{how}），无需再次审核。"
             }
         )
     if referral.state == "withdrawn":
